@@ -1,0 +1,1 @@
+"""The FastAPI application: routes, auth, schemas and pages (filled in by the HTTP API issue)."""

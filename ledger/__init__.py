@@ -1,0 +1,1 @@
+"""The ledger: domain, application services, settings, storage wiring and CLI."""
