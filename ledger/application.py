@@ -1,0 +1,298 @@
+"""The ledger's application service: the registry, learners, posting and reading streams.
+
+The API and CLI call these methods; they take and return plain values and raise `LedgerError`
+subclasses for every refusal. Every write is one transaction of the event store.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+import secrets
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any, TypeVar
+from uuid import UUID, uuid4
+
+import orjson
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import PersistenceError, RecordConflictError
+
+from ledger.errors import (
+    DuplicateKey,
+    DuplicateOrganisation,
+    DuplicateULN,
+    InvalidRegistryChange,
+    LearnerDataErased,
+    StorageUnavailable,
+    StreamConflict,
+    UnknownLearner,
+    UnknownOrganisation,
+)
+from ledger.indexes import KeyClaim, UlnClaim, key_claim_id, uln_claim_id
+from ledger.learners import LearnerStream, check_uln
+from ledger.registry import ORGANISATION_KINDS, Accreditation, Organisation, organisation_id
+from ledger.sealing import DataKey, MasterKey, SealBroken
+from ledger.storage import LearnerKeyRow, LedgerRecorder
+from ledger.streams import Entry, first_entry, urn, uuid_of
+from verification.canonical import canonical_json
+from verification.entries import check_stream, commitment, entry_hash
+from verification.errors import KeyFormatError
+from verification.keys import VerifyKey
+
+_SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+_ATTEMPTS = 8
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class StreamItem:
+    """One entry of a stream as read back: its hash, the content it commits to (if readable)."""
+
+    entry: Entry
+    hash: str
+    content: dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class StreamReport:
+    """A learner's stream with the result of re-checking its chain and commitments."""
+
+    learner: str
+    items: list[StreamItem]
+    findings: list[str]
+    erased: bool
+
+
+class Ledger(Application[UUID]):
+    """The ledger: trust registry, learner registration, credential posting and stream reading."""
+
+    name = "Ledger"
+
+    def __init__(
+        self,
+        env: dict[str, str],
+        *,
+        master_key: MasterKey,
+        did_host: str,
+        max_credential_bytes: int = 64 * 1024,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        super().__init__(env)
+        self.master_key = master_key
+        self.did_host = did_host
+        self.max_credential_bytes = max_credential_bytes
+        self.clock = clock
+
+    # -- the registry -------------------------------------------------------------------------
+
+    def did_for(self, slug: str) -> str:
+        """The did:web identifier the ledger hosts for an organisation slug."""
+        return f"did:web:{self.did_host}:orgs:{slug}"
+
+    def register_organisation(self, slug: str, name: str, kind: str) -> Organisation:
+        """Register an issuing organisation under a unique slug."""
+        if not _SLUG.match(slug):
+            raise InvalidRegistryChange(
+                f"an organisation slug is 1-63 lower-case letters, digits and inner hyphens: {slug!r}"
+            )
+        if kind not in ORGANISATION_KINDS:
+            raise InvalidRegistryChange(f"organisation kind must be one of {list(ORGANISATION_KINDS)}")
+        if not name.strip():
+            raise InvalidRegistryChange("an organisation needs a name")
+        data = {"slug": slug, "name": name.strip(), "kind": kind, "did": self.did_for(slug)}
+
+        def build() -> list[Aggregate]:
+            if self.exists(organisation_id(slug)):
+                raise DuplicateOrganisation(f"an organisation with slug {slug!r} is already registered")
+            entry = first_entry(
+                "organisation", organisation_id(slug), "organisation-registered", self.clock(), data=data
+            )
+            return [Organisation(entry=entry)]
+
+        return self.commit(build)[0]  # type: ignore[return-value]
+
+    def organisation(self, slug: str) -> Organisation:
+        """The organisation registered under `slug`."""
+        found = self.find(organisation_id(slug), Organisation)
+        if found is None:
+            raise UnknownOrganisation(f"no organisation is registered with slug {slug!r}")
+        return found
+
+    def add_key(self, slug: str, multibase: str, valid_from: datetime | None = None) -> Organisation:
+        """Register an Ed25519 public key (Multikey `z6Mk…`) for an organisation."""
+        try:
+            VerifyKey.from_multibase(multibase)
+        except KeyFormatError as error:
+            raise InvalidRegistryChange(f"not an Ed25519 Multikey: {error}") from error
+
+        def build() -> list[Aggregate]:
+            org = self.organisation(slug)
+            holder = self.find(key_claim_id(multibase), KeyClaim)
+            if holder is not None:
+                raise DuplicateKey(f"key {multibase} is already registered to {holder.organisation}")
+            now = self.clock()
+            org.add_key(multibase, valid_from or now, now)
+            return [org, KeyClaim(key=multibase, organisation=urn(org.id))]
+
+        return self.commit(build)[0]  # type: ignore[return-value]
+
+    def retire_key(self, slug: str, multibase: str, at: datetime | None = None) -> Organisation:
+        """Retire a key from an instant (default now); earlier signatures stay valid."""
+        return self._change(slug, lambda org, now: org.retire_key(multibase, at or now, now))
+
+    def compromise_key(self, slug: str, multibase: str, at: datetime) -> Organisation:
+        """Mark a key compromised from an instant; signatures dated from then on are refused."""
+        return self._change(slug, lambda org, now: org.compromise_key(multibase, at, now))
+
+    def accredit(
+        self,
+        slug: str,
+        kinds: Sequence[str],
+        scopes: Sequence[str] = ("*",),
+        valid_from: datetime | None = None,
+        valid_until: datetime | None = None,
+    ) -> Organisation:
+        """Accredit an organisation to issue `kinds` of credential within `scopes`."""
+        from ledger.credentials import KINDS
+
+        unknown = [kind for kind in kinds if kind not in KINDS or kind == "status"]
+        if not kinds or unknown:
+            raise InvalidRegistryChange(f"accreditation kinds must come from {list(KINDS[:-1])}")
+        if not scopes or any(not scope.strip() for scope in scopes):
+            raise InvalidRegistryChange("accreditation scopes must be non-empty (use '*' for any)")
+
+        def change(org: Organisation, now: datetime) -> None:
+            start = valid_from or now
+            if valid_until is not None and valid_until <= start:
+                raise InvalidRegistryChange("an accreditation must end after it starts")
+            org.accredit(Accreditation(tuple(kinds), tuple(scopes), start, valid_until), now)
+
+        return self._change(slug, change)
+
+    def _change(self, slug: str, change: Callable[[Organisation, datetime], None]) -> Organisation:
+        def build() -> list[Aggregate]:
+            org = self.organisation(slug)
+            change(org, self.clock())
+            return [org]
+
+        return self.commit(build)[0]  # type: ignore[return-value]
+
+    # -- learners -----------------------------------------------------------------------------
+
+    def register_learner(self, uln: str, name: str, date_of_birth: str) -> str:
+        """Register a learner; returns their pseudonymous id (`urn:uuid:…`)."""
+        check_uln(uln)
+        if not name.strip():
+            raise InvalidRegistryChange("a learner needs a name")
+        try:
+            date.fromisoformat(date_of_birth)
+        except ValueError:
+            raise InvalidRegistryChange(f"date of birth must be YYYY-MM-DD: {date_of_birth!r}") from None
+        digest = self.master_key.uln_digest(uln).hex()
+        profile = {"uln": uln, "name": name.strip(), "dateOfBirth": date_of_birth}
+        learner_id = uuid4()
+        learner = urn(learner_id)
+        data_key = DataKey.generate()
+
+        def build() -> list[Aggregate]:
+            if self.exists(uln_claim_id(digest)):
+                raise DuplicateULN("a learner with this ULN is already registered")
+            salt = secrets.token_bytes(32)
+            entry = first_entry(
+                "learner",
+                learner_id,
+                "registration",
+                self.clock(),
+                commitment=commitment(salt, canonical_json(profile)),
+            )
+            sealed = self.seal(data_key, learner, profile, salt)
+            return [LearnerStream(entry=entry, sealed=sealed), UlnClaim(digest=digest, learner=learner)]
+
+        wrapped = LearnerKeyRow(learner, self.master_key.wrap(learner, data_key))
+        self.commit(build, learner_keys=[wrapped])
+        return learner
+
+    def learner_stream(self, learner: str) -> LearnerStream:
+        """The learner's stream as stored."""
+        try:
+            found = self.find(uuid_of(learner), LearnerStream)
+        except ValueError:
+            found = None
+        if found is None:
+            raise UnknownLearner(f"no learner is registered as {learner!r}")
+        return found
+
+    def data_key(self, learner: str) -> DataKey:
+        """The learner's data key, unwrapped; LearnerDataErased when it was destroyed."""
+        wrapped = self._recorder().select_learner_key(learner)
+        if wrapped is None:
+            raise LearnerDataErased(f"the data key of {learner} no longer exists")
+        return self.master_key.unwrap(learner, wrapped)
+
+    def seal(self, data_key: DataKey, learner: str, content: dict[str, Any], salt: bytes) -> str:
+        """Seal content and its commitment salt for a learner (base64 of the ciphertext)."""
+        plaintext = orjson.dumps({"content": content, "salt": base64.b64encode(salt).decode()})
+        return base64.b64encode(data_key.seal(learner, plaintext)).decode()
+
+    def read_stream(self, learner: str) -> StreamReport:
+        """Every entry of a learner's stream, its content when readable, and what re-checking found."""
+        stream = self.learner_stream(learner)
+        try:
+            data_key: DataKey | None = self.data_key(learner)
+        except LearnerDataErased:
+            data_key = None
+        items: list[StreamItem] = []
+        openings: list[tuple[bytes, bytes] | None] = []
+        findings: list[str] = []
+        for entry, sealed in zip(stream.entries, stream.sealed, strict=True):
+            content = None
+            opening = None
+            if data_key is not None:
+                try:
+                    opened = orjson.loads(data_key.open(learner, base64.b64decode(sealed)))
+                    content = opened["content"]
+                    opening = (base64.b64decode(opened["salt"]), canonical_json(content))
+                except (SealBroken, ValueError, KeyError) as error:
+                    findings.append(f"entry {entry['seq']}: sealed content does not open ({error})")
+            items.append(StreamItem(entry, entry_hash(entry), content))
+            openings.append(opening)
+        findings += check_stream(stream.entries, openings)
+        return StreamReport(learner, items, findings, erased=data_key is None)
+
+    # -- storage helpers ----------------------------------------------------------------------
+
+    def _recorder(self) -> LedgerRecorder:
+        return self.recorder  # type: ignore[return-value]
+
+    def exists(self, aggregate_id: UUID) -> bool:
+        try:
+            return bool(self.recorder.select_events(aggregate_id, limit=1))
+        except PersistenceError as error:
+            raise StorageUnavailable(f"the event store cannot be read: {error}") from error
+
+    def find(self, aggregate_id: UUID, kind: type[T]) -> T | None:
+        try:
+            found = self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            return None
+        except PersistenceError as error:
+            raise StorageUnavailable(f"the event store cannot be read: {error}") from error
+        return found if isinstance(found, kind) else None
+
+    def commit(self, build: Callable[[], list[Aggregate]], **kwargs: Any) -> list[Aggregate]:
+        """Build (reading current state) and save in one transaction; rebuild on a write conflict."""
+        for attempt in range(_ATTEMPTS):
+            aggregates = build()
+            try:
+                self.save(*aggregates, **kwargs)
+            except RecordConflictError:
+                time.sleep(0.005 * (attempt + 1) * (1 + secrets.randbelow(4)))
+                continue
+            except PersistenceError as error:
+                raise StorageUnavailable(f"the event store refused the write: {error}") from error
+            return aggregates
+        raise StreamConflict(f"gave up after {_ATTEMPTS} write conflicts; retry the request")

@@ -1,0 +1,111 @@
+"""The one place that wires the ledger: settings in, an open `Ledger` (or a fresh data folder) out."""
+
+from __future__ import annotations
+
+import base64
+import os
+import secrets
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from eventsourcing.persistence import PersistenceError
+
+from ledger.application import Ledger
+from ledger.errors import ConfigurationError, StorageUnavailable
+from ledger.migrations import apply_migrations, pending_migrations
+from ledger.sealing import MasterKey
+from ledger.settings import LOG_KEY_FILE, MASTER_KEY_FILE, Settings
+from ledger.storage import Database, parse_database_url
+from verification.note import generate_signer_key
+
+
+def database_of(settings: Settings, schema: str | None = None) -> Database:
+    """The database the settings name (a PostgreSQL schema may be chosen, e.g. by tests)."""
+    return parse_database_url(settings.resolved_database_url(), schema=schema)
+
+
+def open_ledger(
+    settings: Settings,
+    *,
+    schema: str | None = None,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> Ledger:
+    """Open the ledger the settings describe; refuse a database whose migrations are behind."""
+    database = database_of(settings, schema)
+    master_key = MasterKey(settings.master_key_bytes())
+    if database.backend == "sqlite":
+        Path(database.env["SQLITE_DBNAME"]).parent.mkdir(parents=True, exist_ok=True)
+    try:
+        ledger = Ledger(
+            database.env,
+            master_key=master_key,
+            did_host=settings.did_web_host(),
+            max_credential_bytes=settings.max_credential_bytes,
+            clock=clock,
+        )
+    except PersistenceError as error:
+        raise StorageUnavailable(f"cannot open the event store at {_safe(database.url)}: {error}") from error
+    pending = pending_migrations(database)
+    if pending:
+        ledger.close()
+        raise ConfigurationError(
+            f"the database at {_safe(database.url)} needs migrations {pending}; run `ledger migrate`"
+        )
+    return ledger
+
+
+def migrate(settings: Settings, *, schema: str | None = None) -> list[str]:
+    """Create the library's tables and apply the ledger's pending migrations; return their names."""
+    database = database_of(settings, schema)
+    if database.backend == "sqlite":
+        Path(database.env["SQLITE_DBNAME"]).parent.mkdir(parents=True, exist_ok=True)
+    try:
+        # Constructing the application creates the library's own tables, which migrations extend.
+        Ledger(database.env, master_key=MasterKey(bytes(range(32))), did_host="-").close()
+    except PersistenceError as error:
+        raise StorageUnavailable(f"cannot open the event store at {_safe(database.url)}: {error}") from error
+    return apply_migrations(database)
+
+
+def init(settings: Settings, *, schema: str | None = None) -> list[str]:
+    """Make the data folder, its development secrets when absent, and the database; return notes."""
+    notes: list[str] = []
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    if settings.master_key is None and settings.mode == "development":
+        path = settings.data_dir / MASTER_KEY_FILE
+        if _write_secret(path, base64.b64encode(secrets.token_bytes(32)).decode()):
+            notes.append(f"generated the master key in {path}")
+    if settings.log_signing_key is None and settings.mode == "development":
+        path = settings.data_dir / LOG_KEY_FILE
+        signer, verifier = generate_signer_key(settings.log_origin())
+        if _write_secret(path, signer):
+            (settings.data_dir / "log.pub").write_text(verifier + "\n", encoding="ascii")
+            notes.append(f"generated the log signing key in {path} (verifier key in log.pub)")
+    settings.master_key_bytes()
+    settings.log_signing_key_text()
+    notes += [f"applied migration {name}" for name in migrate(settings, schema=schema)]
+    return notes
+
+
+def _write_secret(path: Path, text: str) -> bool:
+    """Write a secret file readable only by its owner; never overwrite one."""
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return False
+    with os.fdopen(descriptor, "w", encoding="ascii") as handle:
+        handle.write(text + "\n")
+    return True
+
+
+def _safe(url: str) -> str:
+    """A database URL without its password, for messages."""
+    if "@" not in url or "://" not in url:
+        return url
+    scheme, rest = url.split("://", 1)
+    credentials, host = rest.rsplit("@", 1)
+    return f"{scheme}://{credentials.split(':', 1)[0]}@{host}"
+
+
+__all__ = ["ConfigurationError", "init", "migrate", "open_ledger"]

@@ -1,0 +1,75 @@
+"""Uniqueness as aggregates: a second claim on the same id conflicts in the event store.
+
+Saved in the same transaction as the stream they index, these make "one ULN, one learner",
+"one credential id, one credential" and "one key, one organisation" atomic on every backend.
+They carry no entries and are not leaves of the log.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from eventsourcing.domain import Aggregate, event
+
+_CREDENTIAL_NAMESPACE = uuid5(NAMESPACE_URL, "https://w3id.org/learner-ledger/credential")
+_KEY_NAMESPACE = uuid5(NAMESPACE_URL, "https://w3id.org/learner-ledger/key")
+
+
+class UlnClaim(Aggregate):
+    """A ULN (as a keyed digest, never in clear) belongs to one learner."""
+
+    @staticmethod
+    def create_id(digest: str, **_: Any) -> UUID:
+        """The claim's id: the first 16 bytes of the ULN's keyed digest (hex)."""
+        return uln_claim_id(digest)
+
+    @event("Claimed")
+    def __init__(self, digest: str, learner: str) -> None:
+        self.learner = learner
+
+
+class CredentialClaim(Aggregate):
+    """A credential id belongs to one recorded credential: where it is and who issued it."""
+
+    @staticmethod
+    def create_id(credential: str, **_: Any) -> UUID:
+        """The claim's id, derived from the credential id."""
+        return credential_claim_id(credential)
+
+    @event("Claimed")
+    def __init__(self, credential: str, learner: str, seq: int, issuer: str, kind: str) -> None:
+        self.credential = credential
+        self.learner = learner
+        self.seq = seq
+        self.issuer = issuer
+        self.kind = kind
+
+
+class KeyClaim(Aggregate):
+    """A public key belongs to one organisation."""
+
+    @staticmethod
+    def create_id(key: str, **_: Any) -> UUID:
+        """The claim's id, derived from the key's multibase form."""
+        return key_claim_id(key)
+
+    @event("Claimed")
+    def __init__(self, key: str, organisation: str) -> None:
+        self.key = key
+        self.organisation = organisation
+
+
+def credential_claim_id(credential: str) -> UUID:
+    """Where the claim on a credential id lives."""
+    return uuid5(_CREDENTIAL_NAMESPACE, credential)
+
+
+def key_claim_id(key: str) -> UUID:
+    """Where the claim on a key lives."""
+    return uuid5(_KEY_NAMESPACE, key)
+
+
+def uln_claim_id(digest: str) -> UUID:
+    """Where the claim on a ULN (given as its keyed digest, hex) lives."""
+    return UUID(hex=digest[:32])

@@ -1,0 +1,61 @@
+"""Learners: the ULN rule, and each learner's own chained stream of entries."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import event
+
+from ledger.errors import InvalidULN
+from ledger.streams import ChainedStream, Entry, uuid_of
+
+_ULN_WEIGHTS = (10, 9, 8, 7, 6, 5, 4, 3, 2, 1)
+
+
+def check_uln(uln: str) -> None:
+    """Refuse anything but a valid ULN: 10 digits, first non-zero, weighted sum ≡ 10 (mod 11)."""
+    if len(uln) != 10 or not uln.isascii() or not uln.isdigit():
+        raise InvalidULN(f"a ULN is exactly 10 digits, got {uln!r}")
+    if uln[0] == "0":
+        raise InvalidULN(f"a ULN cannot start with 0, got {uln!r}")
+    total = sum(int(digit) * weight for digit, weight in zip(uln, _ULN_WEIGHTS, strict=True))
+    if total % 11 != 10:
+        raise InvalidULN(f"{uln} fails the ULN check digit")
+
+
+class LearnerStream(ChainedStream):
+    """One learner's record: registration, then every credential recorded about them.
+
+    Each entry is public (ids, hashes, commitments); what it commits to is kept beside it, sealed
+    under the learner's data key (`sealed`, base64), so destroying that key erases the content
+    and leaves every hash intact.
+    """
+
+    stream_field = "learner"
+
+    @staticmethod
+    def create_id(entry: Entry, **_: Any) -> UUID:
+        """The stream id named by the registration entry."""
+        return uuid_of(entry["learner"])
+
+    @event("Registered")
+    def __init__(self, entry: Entry, sealed: str) -> None:
+        self.entries: list[Entry] = []
+        self.sealed: list[str] = []
+        self.credentials: dict[str, int] = {}
+        self._append(entry, sealed)
+
+    def record(self, entry: Entry, sealed: str) -> None:
+        """Append a credential's entry (built with `next_entry`) and its sealed content."""
+        self._recorded(entry, sealed)
+
+    @event("CredentialRecorded")
+    def _recorded(self, entry: Entry, sealed: str) -> None:
+        self._append(entry, sealed)
+        self.credentials[entry["credential"]] = entry["seq"]
+
+    def _append(self, entry: Entry, sealed: str) -> None:
+        self.chain(entry)
+        self.entries.append(entry)
+        self.sealed.append(sealed)

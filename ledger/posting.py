@@ -1,0 +1,275 @@
+"""Posting credentials: every check of DESIGN §2 and §3, then one transaction per batch.
+
+A batch is checked item by item against the registry and the learners' streams (including what
+earlier items of the same batch added); refused items leave nothing behind, accepted ones are
+saved together. A write conflict with another writer re-runs the whole batch from fresh state.
+"""
+
+from __future__ import annotations
+
+import base64
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import orjson
+from eventsourcing.domain import Aggregate
+
+from ledger.application import Ledger
+from ledger.credentials import Credential, parse_credential
+from ledger.errors import (
+    CredentialIdReused,
+    CredentialTooLarge,
+    InvalidSignature,
+    KeyCompromised,
+    KeyNotValid,
+    KeyOfAnotherOrganisation,
+    LearnerDataErased,
+    LedgerError,
+    MalformedCredential,
+    NotAccredited,
+    UnknownCredential,
+    UnknownIssuer,
+    UnknownKey,
+    WrongIssuer,
+)
+from ledger.indexes import CredentialClaim, KeyClaim, credential_claim_id, key_claim_id
+from ledger.learners import LearnerStream
+from ledger.registry import Organisation, organisation_id
+from ledger.sealing import DataKey, SealBroken
+from ledger.streams import Entry, rfc3339
+from verification.canonical import parse_json
+from verification.data_integrity import verify_proof
+from verification.entries import commitment, entry_hash
+from verification.errors import BadSignature, KeyFormatError, MalformedJSON
+from verification.keys import VerifyKey
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """What the ledger answers for an accepted credential: its entry and the entry's hash."""
+
+    entry: Entry
+    entry_hash: str
+    duplicate: bool
+    """True when the same credential was already recorded and nothing new was written."""
+
+
+PostResult = Receipt | LedgerError
+
+
+def post_credential(ledger: Ledger, document: object) -> Receipt:
+    """Check and record one signed credential (a dict, or its JSON bytes)."""
+    result = post_batch(ledger, [document])[0]
+    if isinstance(result, LedgerError):
+        raise result
+    return result
+
+
+def post_batch(ledger: Ledger, documents: Sequence[object]) -> list[PostResult]:
+    """Check and record many credentials in one transaction; one result per item, in order."""
+
+    results: list[PostResult] = []
+
+    def build() -> list[Aggregate]:
+        batch = _Batch(ledger)
+        results.clear()
+        for document in documents:
+            try:
+                results.append(batch.add(document))
+            except LedgerError as error:
+                results.append(error)
+        return batch.changed()
+
+    ledger.commit(build)
+    return results
+
+
+class _Batch:
+    """The state one batch reads and changes, kept in memory until the batch is saved."""
+
+    def __init__(self, ledger: Ledger) -> None:
+        self.ledger = ledger
+        self.now = ledger.clock()
+        self.organisations: dict[str, Organisation | None] = {}
+        self.streams: dict[str, LearnerStream] = {}
+        self.keys: dict[str, DataKey] = {}
+        self.claims: dict[str, CredentialClaim] = {}
+        self.new_claims: list[CredentialClaim] = []
+
+    def changed(self) -> list[Aggregate]:
+        """Every aggregate with events to save."""
+        touched = [stream for stream in self.streams.values() if stream.pending_events]
+        return [*touched, *self.new_claims]
+
+    def add(self, document: object) -> Receipt:
+        """Check one credential and, when every check passes, record it in memory."""
+        credential = parse_credential(self._as_json(document), self.ledger.max_credential_bytes)
+        organisation = self._issuer(credential.issuer)
+        key = self._signing_key(credential, organisation)
+        try:
+            verify_proof(credential.document, VerifyKey.from_multibase(key))
+        except BadSignature as error:
+            raise InvalidSignature(f"the proof does not verify: {error}") from error
+        stream = self._stream(credential.learner)
+        existing = self._claim(credential.id)
+        if existing is not None:
+            return self._repeat(credential, existing)
+        self._check_key_window(organisation, key, credential.valid_from)
+        if credential.kind == "status":
+            self._check_status(credential)
+        elif not organisation.is_accredited(credential.kind, credential.scope, credential.valid_from):
+            scope = f" in scope {credential.scope}" if credential.scope else ""
+            raise NotAccredited(
+                f"{organisation.slug} is not accredited to issue {credential.kind} credentials"
+                f"{scope} at {rfc3339(credential.valid_from)}"
+            )
+        return self._record(credential, stream, key)
+
+    def _as_json(self, document: object) -> object:
+        if not isinstance(document, bytes | str):
+            return document
+        raw = document.encode() if isinstance(document, str) else document
+        if len(raw) > self.ledger.max_credential_bytes:
+            raise CredentialTooLarge(
+                f"the credential is {len(raw)} bytes; the limit is {self.ledger.max_credential_bytes}"
+            )
+        try:
+            return parse_json(raw)
+        except MalformedJSON as error:
+            raise MalformedCredential(f"not a JSON credential: {error}") from error
+
+    def _issuer(self, did: str) -> Organisation:
+        prefix = self.ledger.did_for("")
+        slug = did.removeprefix(prefix) if did.startswith(prefix) else None
+        if slug not in self.organisations:
+            found = self.ledger.find(organisation_id(slug), Organisation) if slug else None
+            self.organisations[slug or did] = found if found is not None and found.did == did else None
+        organisation = self.organisations.get(slug or did)
+        if organisation is None:
+            raise UnknownIssuer(f"no registered organisation has the DID {did}")
+        return organisation
+
+    def _signing_key(self, credential: Credential, organisation: Organisation) -> str:
+        method = credential.proof.verification_method
+        controller, _, key = method.partition("#")
+        if controller != credential.issuer or not key:
+            raise MalformedCredential(
+                f"proof.verificationMethod must be the issuer's DID and key, "
+                f"'{credential.issuer}#z6Mk…', got {method!r}"
+            )
+        if key in organisation.keys:
+            return key
+        try:
+            VerifyKey.from_multibase(key)
+        except KeyFormatError as error:
+            raise UnknownKey(f"{key!r} is not an Ed25519 Multikey: {error}") from error
+        holder = self.ledger.find(key_claim_id(key), KeyClaim)
+        if holder is not None:
+            raise KeyOfAnotherOrganisation(
+                f"key {key} belongs to {holder.organisation}, not to the issuer {organisation.slug}"
+            )
+        raise UnknownKey(f"key {key} is not registered to any organisation")
+
+    def _check_key_window(self, organisation: Organisation, key: str, valid_from: datetime) -> None:
+        record = organisation.keys[key]
+        if record.compromised_at is not None and (
+            record.compromised_at <= valid_from or record.compromised_at <= self.now
+        ):
+            raise KeyCompromised(
+                f"key {key} of {organisation.slug} was reported compromised from "
+                f"{rfc3339(record.compromised_at)}; nothing it signs can be accepted now"
+            )
+        if valid_from < record.valid_from:
+            raise KeyNotValid(
+                f"key {key} is valid from {rfc3339(record.valid_from)}, after the credential's "
+                f"validFrom {rfc3339(valid_from)}"
+            )
+        if record.retired_at is not None and valid_from >= record.retired_at:
+            raise KeyNotValid(
+                f"key {key} was retired at {rfc3339(record.retired_at)}; credentials dated from "
+                "then on must be signed with a current key"
+            )
+
+    def _check_status(self, credential: Credential) -> None:
+        assert credential.names is not None
+        subject = credential.document["credentialSubject"]
+        for named in filter(None, (credential.names, subject.get("replacedBy"))):
+            target = self._claim(named)
+            if target is None:
+                raise UnknownCredential(f"{credential.action} names {named}, which the ledger does not hold")
+            if target.issuer != credential.issuer:
+                raise WrongIssuer(
+                    f"{named} was issued by {target.issuer}; only that issuer may correct or revoke it"
+                )
+            if target.learner != credential.learner:
+                raise MalformedCredential(f"{named} is about another learner")
+
+    def _record(self, credential: Credential, stream: LearnerStream, key: str) -> Receipt:
+        data_key = self._data_key(credential.learner)
+        salt = secrets.token_bytes(32)
+        kind = credential.kind
+        if kind == "status":
+            kind = "correction" if credential.action == "supersedes" else "revocation"
+        entry = stream.next_entry(
+            kind,
+            self.now,
+            credential=credential.id,
+            issuer=credential.issuer,
+            key=VerifyKey.from_multibase(key).verification_method,
+            commitment=commitment(salt, credential.canonical),
+        )
+        sealed = self.ledger.seal(data_key, credential.learner, credential.document, salt)
+        stream.record(entry, sealed)
+        claim = CredentialClaim(
+            credential=credential.id,
+            learner=credential.learner,
+            seq=entry["seq"],
+            issuer=credential.issuer,
+            kind=kind,
+        )
+        self.claims[credential.id] = claim
+        self.new_claims.append(claim)
+        return Receipt(entry, entry_hash(entry), duplicate=False)
+
+    def _repeat(self, credential: Credential, claim: CredentialClaim) -> Receipt:
+        """The same credential again returns its entry; a different one under its id is refused."""
+        stream = self._stream(claim.learner)
+        entry = stream.entries[claim.seq - 1]
+        try:
+            data_key = self._data_key(claim.learner)
+            opened: dict[str, Any] = orjson.loads(
+                data_key.open(claim.learner, base64.b64decode(stream.sealed[claim.seq - 1]))
+            )
+        except (LearnerDataErased, SealBroken):
+            raise CredentialIdReused(
+                f"{credential.id} is already recorded and its content can no longer be compared"
+            ) from None
+        salt = base64.b64decode(opened["salt"])
+        if commitment(salt, credential.canonical) != entry["commitment"]:
+            raise CredentialIdReused(
+                f"a different credential is already recorded under {credential.id}; "
+                "a correction must use a new id and a StatusCredential"
+            )
+        return Receipt(entry, entry_hash(entry), duplicate=True)
+
+    def _stream(self, learner: str) -> LearnerStream:
+        if learner not in self.streams:
+            self.streams[learner] = self.ledger.learner_stream(learner)
+        return self.streams[learner]
+
+    def _data_key(self, learner: str) -> DataKey:
+        if learner not in self.keys:
+            self.keys[learner] = self.ledger.data_key(learner)
+        return self.keys[learner]
+
+    def _claim(self, credential: str) -> CredentialClaim | None:
+        if credential not in self.claims:
+            found = self.ledger.find(credential_claim_id(credential), CredentialClaim)
+            if found is None:
+                return None
+            self.claims[credential] = found
+        return self.claims[credential]
+

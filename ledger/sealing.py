@@ -1,0 +1,81 @@
+"""Per-learner encryption: data keys wrapped by the master key, payloads sealed with XChaCha20-Poly1305.
+
+Every ciphertext is bound to its learner and purpose through the associated data, so a sealed
+payload or wrapped key copied onto another learner fails to open.
+"""
+
+from __future__ import annotations
+
+import hmac
+
+import nacl.exceptions
+import nacl.secret
+import nacl.utils
+
+KEY_SIZE = nacl.secret.Aead.KEY_SIZE
+_WRAP_CONTEXT = b"learner-ledger/v1/data-key/"
+_SEAL_CONTEXT = b"learner-ledger/v1/sealed/"
+_INDEX_CONTEXT = b"learner-ledger/v1/uln-index"
+
+
+class SealBroken(Exception):
+    """A ciphertext does not open: wrong key, wrong learner, or altered bytes."""
+
+
+class DataKey:
+    """A learner's own 32-byte data key, which seals everything personal about them."""
+
+    def __init__(self, key: bytes) -> None:
+        if len(key) != KEY_SIZE:
+            raise ValueError(f"a data key is {KEY_SIZE} bytes, not {len(key)}")
+        self._box = nacl.secret.Aead(key)
+        self._key = key
+
+    @classmethod
+    def generate(cls) -> DataKey:
+        """A fresh random data key."""
+        return cls(nacl.utils.random(KEY_SIZE))
+
+    def seal(self, learner_id: str, plaintext: bytes) -> bytes:
+        """Encrypt plaintext for this learner (random 24-byte nonce prepended)."""
+        return bytes(self._box.encrypt(plaintext, _SEAL_CONTEXT + learner_id.encode()))
+
+    def open(self, learner_id: str, sealed: bytes) -> bytes:
+        """Decrypt what `seal` produced for this learner, or raise SealBroken."""
+        try:
+            return bytes(self._box.decrypt(sealed, _SEAL_CONTEXT + learner_id.encode()))
+        except nacl.exceptions.CryptoError as error:
+            raise SealBroken(f"sealed data of {learner_id} does not open") from error
+
+    def __repr__(self) -> str:
+        return "DataKey(…)"
+
+
+class MasterKey:
+    """The operator's master key, which wraps learner data keys and keys the ULN index."""
+
+    def __init__(self, key: bytes) -> None:
+        if len(key) != KEY_SIZE:
+            raise ValueError(f"the master key is {KEY_SIZE} bytes, not {len(key)}")
+        self._box = nacl.secret.Aead(key)
+        self._index_key = hmac.digest(key, _INDEX_CONTEXT, "sha256")
+
+    def wrap(self, learner_id: str, data_key: DataKey) -> bytes:
+        """The learner's data key encrypted under the master key, bound to the learner."""
+        return bytes(self._box.encrypt(data_key._key, _WRAP_CONTEXT + learner_id.encode()))
+
+    def unwrap(self, learner_id: str, wrapped: bytes) -> DataKey:
+        """The learner's data key from its wrapped form, or raise SealBroken."""
+        try:
+            raw = self._box.decrypt(wrapped, _WRAP_CONTEXT + learner_id.encode())
+        except nacl.exceptions.CryptoError as error:
+            raise SealBroken(f"the data key of {learner_id} does not unwrap") from error
+        return DataKey(bytes(raw))
+
+    def uln_digest(self, uln: str) -> bytes:
+        """A keyed digest of a ULN: unique per ULN, useless to anyone without the master key."""
+        return hmac.digest(self._index_key, uln.encode("ascii"), "sha256")
+
+    def __repr__(self) -> str:
+        return "MasterKey(…)"
+

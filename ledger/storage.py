@@ -1,0 +1,139 @@
+"""Storage wiring: the eventsourcing environment for a database URL, and the ledger's own tables.
+
+The library owns the event table. The ledger adds one table of its own, `learner_keys`, written in
+the same transaction as the events that need it (a learner's registration), through recorders that
+extend the library's `_insert_events` hook the way its own process recorders do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+from urllib.parse import unquote, urlsplit
+
+from eventsourcing.persistence import StoredEvent
+from eventsourcing.postgres import PostgresApplicationRecorder
+from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
+from psycopg import Cursor
+from psycopg.rows import DictRow
+
+from ledger.errors import ConfigurationError
+
+
+@dataclass(frozen=True)
+class LearnerKeyRow:
+    """A learner's wrapped data key, as stored."""
+
+    learner_id: str
+    wrapped_key: bytes
+
+
+class LedgerRecorder(Protocol):
+    """What the application needs from a recorder beyond the library's interface."""
+
+    def select_learner_key(self, learner_id: str) -> bytes | None:
+        """The learner's wrapped data key, or None when it never existed or was destroyed."""
+
+
+class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
+    """The library's SQLite recorder, also writing learner keys in the events' transaction."""
+
+    def _insert_events(
+        self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        ids = super()._insert_events(c, stored_events, **kwargs)
+        rows: Sequence[LearnerKeyRow] = kwargs.get("learner_keys", ())
+        if rows:
+            c.executemany(
+                "INSERT INTO learner_keys (learner_id, wrapped_key) VALUES (?, ?)",
+                [(row.learner_id, row.wrapped_key) for row in rows],
+            )
+        return ids
+
+    def select_learner_key(self, learner_id: str) -> bytes | None:
+        """The learner's wrapped data key, or None."""
+        with self.datastore.transaction(commit=False) as c:
+            c.execute("SELECT wrapped_key FROM learner_keys WHERE learner_id = ?", (learner_id,))
+            row = c.fetchone()
+        return None if row is None else bytes(row[0])
+
+
+class LedgerPostgresRecorder(PostgresApplicationRecorder):
+    """The library's PostgreSQL recorder, also writing learner keys in the events' transaction."""
+
+    def _insert_events(
+        self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> None:
+        super()._insert_events(curs, stored_events, **kwargs)
+        rows: Sequence[LearnerKeyRow] = kwargs.get("learner_keys", ())
+        for row in rows:
+            curs.execute(
+                "INSERT INTO learner_keys (learner_id, wrapped_key) VALUES (%s, %s)",
+                (row.learner_id, row.wrapped_key),
+            )
+
+    def select_learner_key(self, learner_id: str) -> bytes | None:
+        """The learner's wrapped data key, or None."""
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(
+                "SELECT wrapped_key FROM learner_keys WHERE learner_id = %s", (learner_id,)
+            )
+            row = curs.fetchone()
+        return None if row is None else bytes(row["wrapped_key"])
+
+
+@dataclass(frozen=True)
+class Database:
+    """A parsed database URL: which backend, and the eventsourcing environment that opens it."""
+
+    backend: str
+    url: str
+    env: dict[str, str]
+    schema: str = "public"
+
+    @property
+    def events_table(self) -> str:
+        """The library's event table for the ledger application on this backend."""
+        return "stored_events" if self.backend == "sqlite" else "ledger_events"
+
+
+def parse_database_url(url: str, *, schema: str | None = None) -> Database:
+    """The backend and eventsourcing environment for `sqlite:///path` or `postgresql://…`."""
+    parts = urlsplit(url)
+    if parts.scheme == "sqlite":
+        path = unquote(parts.path)
+        if not path or path == "/":
+            raise ConfigurationError(f"a SQLite URL needs a file path: {url!r}")
+        return Database(
+            "sqlite",
+            url,
+            {
+                "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+                "SQLITE_DBNAME": path,
+                "SQLITE_LOCK_TIMEOUT": "30",
+                "APPLICATION_RECORDER_TOPIC": "ledger.storage:LedgerSQLiteRecorder",
+            },
+        )
+    if parts.scheme in ("postgresql", "postgres"):
+        dbname = parts.path.lstrip("/")
+        if not dbname:
+            raise ConfigurationError(f"a PostgreSQL URL needs a database name: {url!r}")
+        env = {
+            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "POSTGRES_DBNAME": unquote(dbname),
+            "POSTGRES_HOST": parts.hostname or "127.0.0.1",
+            "POSTGRES_PORT": str(parts.port or 5432),
+            "POSTGRES_USER": unquote(parts.username or "postgres"),
+            "POSTGRES_PASSWORD": unquote(parts.password or ""),
+            "POSTGRES_CONNECT_TIMEOUT": "5",
+            "POSTGRES_LOCK_TIMEOUT": "10",
+            "POSTGRES_POOL_SIZE": "5",
+            "APPLICATION_RECORDER_TOPIC": "ledger.storage:LedgerPostgresRecorder",
+        }
+        if schema:
+            env["POSTGRES_SCHEMA"] = schema
+        return Database("postgresql", url, env, schema or "public")
+    raise ConfigurationError(
+        f"unsupported database URL {url!r}: use sqlite:///path/to/file or postgresql://host/db"
+    )

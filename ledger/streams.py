@@ -1,0 +1,69 @@
+"""Chained aggregates: every event carries an entry (DESIGN §3) linked to the one before it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate
+
+from verification.entries import GENESIS, entry_hash
+
+Entry = dict[str, Any]
+
+
+def urn(identifier: UUID) -> str:
+    """The `urn:uuid:` form of an aggregate id."""
+    return f"urn:uuid:{identifier}"
+
+
+def uuid_of(urn_text: str) -> UUID:
+    """The UUID inside a `urn:uuid:` identifier."""
+    return UUID(urn_text.removeprefix("urn:uuid:"))
+
+
+def rfc3339(instant: datetime) -> str:
+    """An instant as RFC 3339 UTC with microseconds and a `Z`, the form entries record."""
+    return instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_rfc3339(text: str) -> datetime:
+    """The instant an entry recorded."""
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def first_entry(stream_field: str, stream: UUID, kind: str, recorded_at: datetime, **fields: Any) -> Entry:
+    """The entry that opens a stream: `seq` 1, `prev` all zeros."""
+    return _entry(stream_field, stream, 1, GENESIS, kind, recorded_at, fields)
+
+
+def _entry(
+    stream_field: str, stream: UUID, seq: int, prev: str, kind: str, recorded_at: datetime, fields: dict[str, Any]
+) -> Entry:
+    return {
+        "v": 1,
+        stream_field: urn(stream),
+        "seq": seq,
+        "prev": prev,
+        "kind": kind,
+        **fields,
+        "recorded_at": rfc3339(recorded_at),
+    }
+
+
+class ChainedStream(Aggregate):
+    """Base of the ledger's streams: tracks `seq` and the hash of the last entry."""
+
+    stream_field: ClassVar[str] = "stream"
+    seq = 0
+    head = GENESIS
+
+    def next_entry(self, kind: str, recorded_at: datetime, **fields: Any) -> Entry:
+        """The entry that would come next in this stream."""
+        return _entry(self.stream_field, self.id, self.seq + 1, self.head, kind, recorded_at, fields)
+
+    def chain(self, entry: Entry) -> None:
+        """Advance the stream past `entry` (called while applying every event)."""
+        self.seq = entry["seq"]
+        self.head = entry_hash(entry)

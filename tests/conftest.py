@@ -1,0 +1,129 @@
+"""Shared fixtures: a fresh ledger on each backend (SQLite file, PostgreSQL schema), issuers, learners."""
+
+from __future__ import annotations
+
+import base64
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from ledger.application import Ledger
+from ledger.bootstrap import init, open_ledger
+from ledger.settings import Settings
+from verification.keys import SigningKey
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+POSTGRES_URL = os.environ.get("LEDGER_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+BACKENDS = ["sqlite", "postgres"]
+
+
+def _postgres_answers() -> str | None:
+    try:
+        psycopg.connect(POSTGRES_URL, connect_timeout=3).close()
+    except psycopg.Error as error:
+        return str(error)
+    return None
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    """The PostgreSQL server's URL; a failure under CI=true, a skip elsewhere, when it is down."""
+    problem = _postgres_answers()
+    if problem is not None:
+        message = f"PostgreSQL at {POSTGRES_URL} does not answer: {problem}"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message + " (required under CI=true)")
+        pytest.skip(message)
+    return POSTGRES_URL
+
+
+@dataclass
+class Backend:
+    """A ready database for one test: the settings to reach it, and the PostgreSQL schema if any."""
+
+    name: str
+    settings: Settings
+    schema: str | None
+
+    def open(self) -> Ledger:
+        """Another connection to the same ledger (as a second process would have)."""
+        return open_ledger(self.settings, schema=self.schema)
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
+    """An initialised, empty ledger database on SQLite and on PostgreSQL."""
+    master = base64.b64encode(os.urandom(32)).decode()
+    if request.param == "sqlite":
+        settings = Settings(data_dir=tmp_path, master_key=master)  # type: ignore[arg-type]
+        init(settings)
+        yield Backend("sqlite", settings, None)
+        return
+    url = request.getfixturevalue("postgres_url")
+    schema = f"test_{uuid.uuid4().hex[:16]}"
+    settings = Settings(data_dir=tmp_path, database_url=url, master_key=master)  # type: ignore[arg-type]
+    init(settings, schema=schema)
+    try:
+        yield Backend("postgres", settings, schema)
+    finally:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
+
+
+@pytest.fixture
+def ledger(backend: Backend) -> Iterator[Ledger]:
+    """An open ledger on the backend under test."""
+    opened = backend.open()
+    yield opened
+    opened.close()
+
+
+@dataclass
+class Issuer:
+    """A registered, accredited organisation and its signing key."""
+
+    slug: str
+    did: str
+    key: SigningKey
+
+
+def register_issuer(ledger: Ledger, slug: str, kind: str, kinds: list[str], scopes: tuple[str, ...] = ("*",)) -> Issuer:
+    """Register an organisation with one key valid since 2000, accredited since 2000."""
+    from datetime import UTC, datetime
+
+    since = datetime(2000, 1, 1, tzinfo=UTC)
+    key = SigningKey.generate()
+    org = ledger.register_organisation(slug, slug.replace("-", " ").title(), kind)
+    ledger.add_key(slug, key.verify_key.multibase, valid_from=since)
+    ledger.accredit(slug, kinds, scopes, valid_from=since)
+    return Issuer(slug, org.did, key)
+
+
+@pytest.fixture
+def exam_body(ledger: Ledger) -> Issuer:
+    """An awarding body accredited for assessments and RQF awards."""
+    return register_issuer(ledger, "wjec", "awarding-body", ["assessment", "award"], ("RQF",))
+
+
+@pytest.fixture
+def university(ledger: Ledger) -> Issuer:
+    """A university accredited for enrolments, admissions and FHEQ awards."""
+    return register_issuer(ledger, "caerleon", "university", ["enrolment", "award", "admission"], ("FHEQ",))
+
+
+@pytest.fixture
+def employer(ledger: Ledger) -> Issuer:
+    """An employer accredited for recruitment only."""
+    return register_issuer(ledger, "severn-software", "employer", ["recruitment"])
+
+
+@pytest.fixture
+def learner(ledger: Ledger) -> str:
+    """A registered learner's id."""
+    return ledger.register_learner("9276308686", "Carys Pritchard", "2003-05-14")

@@ -1,0 +1,85 @@
+"""Ledger entries (DESIGN §3): canonical bytes, hash chain links and salted commitments."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from verification.canonical import canonical_json
+
+GENESIS = "0" * 64
+"""The `prev` of the first entry of every stream."""
+
+
+def entry_hash(entry: Mapping[str, Any]) -> str:
+    """Hex SHA-256 of the entry's RFC 8785 bytes: the next entry's `prev`."""
+    return hashlib.sha256(canonical_json(entry)).hexdigest()
+
+
+def commitment(salt: bytes, canonical: bytes) -> str:
+    """Hex SHA-256(salt ‖ canonical bytes): what an entry commits to without revealing it."""
+    if len(salt) != 32:
+        raise ValueError(f"a commitment salt is 32 bytes, not {len(salt)}")
+    return hashlib.sha256(salt + canonical).hexdigest()
+
+
+@dataclass(frozen=True)
+class ChainBreak:
+    """One place where a stream's chain is not as it must be."""
+
+    seq: int
+    field: str
+    expected: str
+    found: str
+
+    def __str__(self) -> str:
+        return f"entry {self.seq}: {self.field} is {self.found!r}, expected {self.expected!r}"
+
+
+def check_chain(entries: Iterable[Mapping[str, Any]], stream_field: str = "learner") -> list[ChainBreak]:
+    """Every break in a stream: `seq` dense from 1, each `prev` the hash of the entry before.
+
+    The entries are given in stored order; the stream id (`stream_field`) must not change.
+    """
+    breaks: list[ChainBreak] = []
+    expected_prev = GENESIS
+    stream: object = None
+    for position, entry in enumerate(entries, start=1):
+        seq = entry.get("seq")
+        if seq != position:
+            breaks.append(ChainBreak(position, "seq", str(position), str(seq)))
+        if entry.get("prev") != expected_prev:
+            breaks.append(ChainBreak(position, "prev", expected_prev, str(entry.get("prev"))))
+        if stream is None:
+            stream = entry.get(stream_field)
+        elif entry.get(stream_field) != stream:
+            found = str(entry.get(stream_field))
+            breaks.append(ChainBreak(position, stream_field, str(stream), found))
+        expected_prev = entry_hash(entry)
+    return breaks
+
+
+def check_stream(
+    entries: list[Mapping[str, Any]],
+    openings: list[tuple[bytes, bytes] | None],
+    stream_field: str = "learner",
+) -> list[str]:
+    """Every finding in a stream: chain breaks, and commitments that do not match their opening.
+
+    `openings[i]` is the (salt, canonical content) that entry i commits to, or None where it
+    cannot be checked (no commitment, or the learner's key was destroyed).
+    """
+    findings = [str(item) for item in check_chain(entries, stream_field)]
+    for entry, opening in zip(entries, openings, strict=True):
+        if opening is None or "commitment" not in entry:
+            continue
+        salt, canonical = opening
+        computed = commitment(salt, canonical) if len(salt) == 32 else "(salt is not 32 bytes)"
+        if computed != entry["commitment"]:
+            findings.append(
+                f"entry {entry.get('seq')}: commitment is {entry['commitment']}, "
+                f"but the sealed content hashes to {computed}"
+            )
+    return findings
