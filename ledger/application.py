@@ -32,7 +32,14 @@ from ledger.errors import (
     UnknownLearner,
     UnknownOrganisation,
 )
-from ledger.indexes import KeyClaim, UlnClaim, key_claim_id, uln_claim_id
+from ledger.indexes import (
+    CredentialClaim,
+    KeyClaim,
+    UlnClaim,
+    credential_claim_id,
+    key_claim_id,
+    uln_claim_id,
+)
 from ledger.learners import LearnerStream, check_uln
 from ledger.registry import ORGANISATION_KINDS, Accreditation, Organisation, organisation_id
 from ledger.sealing import DataKey, MasterKey, SealBroken
@@ -55,6 +62,7 @@ class StreamItem:
     entry: Entry
     hash: str
     content: dict[str, Any] | None
+    salt: bytes | None
 
 
 @dataclass(frozen=True)
@@ -63,6 +71,7 @@ class StreamReport:
 
     learner: str
     items: list[StreamItem]
+    anchors: dict[int, str]
     findings: list[str]
     erased: bool
 
@@ -109,7 +118,11 @@ class Ledger(Application[UUID]):
             if self.exists(organisation_id(slug)):
                 raise DuplicateOrganisation(f"an organisation with slug {slug!r} is already registered")
             entry = first_entry(
-                "organisation", organisation_id(slug), "organisation-registered", self.clock(), data=data
+                "organisation",
+                organisation_id(slug),
+                "organisation-registered",
+                self.clock(),
+                data=data,
             )
             return [Organisation(entry=entry)]
 
@@ -210,7 +223,8 @@ class Ledger(Application[UUID]):
                 commitment=commitment(salt, canonical_json(profile)),
             )
             sealed = self.seal(data_key, learner, profile, salt)
-            return [LearnerStream(entry=entry, sealed=sealed), UlnClaim(digest=digest, learner=learner)]
+            claim = UlnClaim(digest=digest, learner=learner, entry_hash=entry_hash(entry))
+            return [LearnerStream(entry=entry, sealed=sealed), claim]
 
         wrapped = LearnerKeyRow(learner, self.master_key.wrap(learner, data_key))
         self.commit(build, learner_keys=[wrapped])
@@ -250,18 +264,35 @@ class Ledger(Application[UUID]):
         findings: list[str] = []
         for entry, sealed in zip(stream.entries, stream.sealed, strict=True):
             content = None
+            salt = None
             opening = None
             if data_key is not None:
                 try:
                     opened = orjson.loads(data_key.open(learner, base64.b64decode(sealed)))
                     content = opened["content"]
-                    opening = (base64.b64decode(opened["salt"]), canonical_json(content))
+                    salt = base64.b64decode(opened["salt"])
+                    opening = (salt, canonical_json(content))
                 except (SealBroken, ValueError, KeyError) as error:
                     findings.append(f"entry {entry['seq']}: sealed content does not open ({error})")
-            items.append(StreamItem(entry, entry_hash(entry), content))
+            items.append(StreamItem(entry, entry_hash(entry), content, salt))
             openings.append(opening)
-        findings += check_stream(stream.entries, openings)
-        return StreamReport(learner, items, findings, erased=data_key is None)
+        anchors = self._anchors(stream, items)
+        findings += check_stream(stream.entries, openings, anchors)
+        return StreamReport(learner, items, anchors, findings, erased=data_key is None)
+
+    def _anchors(self, stream: LearnerStream, items: list[StreamItem]) -> dict[int, str]:
+        """Entry hashes the index claims recorded, by `seq`: pins for every entry they know."""
+        anchors: dict[int, str] = {}
+        profile = items[0].content
+        if profile is not None:
+            uln_claim = self.find(uln_claim_id(self.master_key.uln_digest(profile["uln"]).hex()), UlnClaim)
+            if uln_claim is not None and uln_claim.learner == urn(stream.id):
+                anchors[1] = uln_claim.entry_hash
+        for credential, seq in stream.credentials.items():
+            claim = self.find(credential_claim_id(credential), CredentialClaim)
+            if claim is not None and claim.learner == urn(stream.id):
+                anchors[seq] = claim.entry_hash
+        return anchors
 
     # -- storage helpers ----------------------------------------------------------------------
 
@@ -276,7 +307,7 @@ class Ledger(Application[UUID]):
 
     def find(self, aggregate_id: UUID, kind: type[T]) -> T | None:
         try:
-            found = self.repository.get(aggregate_id)
+            found: object = self.repository.get(aggregate_id)
         except AggregateNotFoundError:
             return None
         except PersistenceError as error:

@@ -13,32 +13,38 @@ from eventsourcing.persistence import PersistenceError
 
 from ledger.application import Ledger
 from ledger.errors import ConfigurationError, StorageUnavailable
-from ledger.migrations import apply_migrations, pending_migrations
+from ledger.migrations import apply_migrations, ensure_schema, pending_migrations
 from ledger.sealing import MasterKey
 from ledger.settings import LOG_KEY_FILE, MASTER_KEY_FILE, Settings
 from ledger.storage import Database, parse_database_url
 from verification.note import generate_signer_key
 
 
-def database_of(settings: Settings, schema: str | None = None) -> Database:
-    """The database the settings name (a PostgreSQL schema may be chosen, e.g. by tests)."""
-    return parse_database_url(settings.resolved_database_url(), schema=schema)
+def database_of(settings: Settings) -> Database:
+    """The database the settings name."""
+    return parse_database_url(settings.resolved_database_url(), schema=settings.database_schema)
 
 
 def open_ledger(
     settings: Settings,
     *,
-    schema: str | None = None,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> Ledger:
     """Open the ledger the settings describe; refuse a database whose migrations are behind."""
-    database = database_of(settings, schema)
+    database = database_of(settings)
     master_key = MasterKey(settings.master_key_bytes())
-    if database.backend == "sqlite":
-        Path(database.env["SQLITE_DBNAME"]).parent.mkdir(parents=True, exist_ok=True)
+    if database.backend == "sqlite" and not Path(database.env["SQLITE_DBNAME"]).exists():
+        raise ConfigurationError(
+            f"there is no ledger at {database.env['SQLITE_DBNAME']}; run `ledger init` first"
+        )
+    pending = pending_migrations(database)
+    if pending:
+        raise ConfigurationError(
+            f"the database at {_safe(database.url)} needs migrations {pending}; run `ledger migrate`"
+        )
     try:
         ledger = Ledger(
-            database.env,
+            {**database.env, "CREATE_TABLE": "n"},
             master_key=master_key,
             did_host=settings.did_web_host(),
             max_credential_bytes=settings.max_credential_bytes,
@@ -46,20 +52,15 @@ def open_ledger(
         )
     except PersistenceError as error:
         raise StorageUnavailable(f"cannot open the event store at {_safe(database.url)}: {error}") from error
-    pending = pending_migrations(database)
-    if pending:
-        ledger.close()
-        raise ConfigurationError(
-            f"the database at {_safe(database.url)} needs migrations {pending}; run `ledger migrate`"
-        )
     return ledger
 
 
-def migrate(settings: Settings, *, schema: str | None = None) -> list[str]:
+def migrate(settings: Settings) -> list[str]:
     """Create the library's tables and apply the ledger's pending migrations; return their names."""
-    database = database_of(settings, schema)
+    database = database_of(settings)
     if database.backend == "sqlite":
         Path(database.env["SQLITE_DBNAME"]).parent.mkdir(parents=True, exist_ok=True)
+    ensure_schema(database)
     try:
         # Constructing the application creates the library's own tables, which migrations extend.
         Ledger(database.env, master_key=MasterKey(bytes(range(32))), did_host="-").close()
@@ -68,7 +69,7 @@ def migrate(settings: Settings, *, schema: str | None = None) -> list[str]:
     return apply_migrations(database)
 
 
-def init(settings: Settings, *, schema: str | None = None) -> list[str]:
+def init(settings: Settings) -> list[str]:
     """Make the data folder, its development secrets when absent, and the database; return notes."""
     notes: list[str] = []
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -84,7 +85,7 @@ def init(settings: Settings, *, schema: str | None = None) -> list[str]:
             notes.append(f"generated the log signing key in {path} (verifier key in log.pub)")
     settings.master_key_bytes()
     settings.log_signing_key_text()
-    notes += [f"applied migration {name}" for name in migrate(settings, schema=schema)]
+    notes += [f"applied migration {name}" for name in migrate(settings)]
     return notes
 
 

@@ -12,13 +12,14 @@ from typing import Annotated, Any
 import orjson
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from ledger import bootstrap
 from ledger.application import Ledger, StreamReport
 from ledger.credentials import parse_instant
-from ledger.errors import LedgerError, MalformedCredential
+from ledger.errors import LedgerError, MalformedCredential, describe
 from ledger.keyfile import read_key_file, write_key_file
 from ledger.posting import post_batch
 from ledger.registry import ORGANISATION_KINDS
@@ -27,15 +28,18 @@ from verification.canonical import parse_json
 from verification.errors import VerificationError
 from verification.keys import SigningKey
 
-app = typer.Typer(help="Learner Ledger: signed learner records, hash-chained and verifiable.", no_args_is_help=True)
+app = typer.Typer(
+    help="Learner Ledger: signed learner records, hash-chained and verifiable.",
+    no_args_is_help=True,
+)
 org_app = typer.Typer(help="Organisations of the trust registry.", no_args_is_help=True)
 key_app = typer.Typer(help="An organisation's signing keys.", no_args_is_help=True)
 learner_app = typer.Typer(help="Learners.", no_args_is_help=True)
 app.add_typer(org_app, name="org")
 org_app.add_typer(key_app, name="key")
 app.add_typer(learner_app, name="learner")
-console = Console()
-errors = Console(stderr=True)
+console = Console(emoji=False)
+errors = Console(stderr=True, emoji=False)
 
 DataDir = Annotated[
     Path | None,
@@ -55,7 +59,7 @@ def refusals() -> Iterator[None]:
     try:
         yield
     except (LedgerError, VerificationError) as error:
-        errors.print(f"[bold red]refused[/]: {error}")
+        errors.print(f"[bold red]refused[/]: {escape(str(error))}")
         raise typer.Exit(1) from None
 
 
@@ -108,7 +112,7 @@ def org_add(
     """Register an organisation; prints its DID."""
     with opened(data_dir) as ledger:
         org = ledger.register_organisation(slug, name, kind)
-    console.print(org.did)
+    typer.echo(org.did)
 
 
 @org_app.command("show")
@@ -173,7 +177,11 @@ def org_accredit(
     """Accredit an organisation for credential kinds within qualification scopes."""
     with opened(data_dir) as ledger:
         ledger.accredit(
-            slug, kind, scope or ["*"], instant(valid_from, "--from"), instant(valid_until, "--until")
+            slug,
+            kind,
+            scope or ["*"],
+            instant(valid_from, "--from"),
+            instant(valid_until, "--until"),
         )
     console.print(f"{slug} accredited for {', '.join(kind)} in {', '.join(scope or ['*'])}")
 
@@ -187,7 +195,7 @@ def learner_add(
 ) -> None:
     """Register a learner; prints their pseudonymous ledger id."""
     with opened(data_dir) as ledger:
-        console.print(ledger.register_learner(uln, name, dob))
+        typer.echo(ledger.register_learner(uln, name, dob))
 
 
 @app.command()
@@ -198,7 +206,7 @@ def keygen(
     with refusals():
         key = SigningKey.generate()
         write_key_file(out, key)
-    console.print(key.verify_key.did_key)
+    typer.echo(key.verify_key.did_key)
 
 
 @app.command()
@@ -237,11 +245,13 @@ def post(
             for (label, _), result in zip(chunk, post_batch(ledger, [doc for _, doc in chunk]), strict=True):
                 if isinstance(result, LedgerError):
                     refused += 1
-                    progress.console.print(f"[red]refused[/] {label}: [{result.slug}] {result.detail}")
+                    progress.console.print(f"[red]refused[/] {label}: {escape(describe(result))}")
                 else:
                     entry = result.entry
                     note = " (already recorded)" if result.duplicate else ""
-                    progress.console.print(f"[green]recorded[/] {label}: {entry['learner']} #{entry['seq']}{note}")
+                    progress.console.print(
+                        f"[green]recorded[/] {label}: {entry['learner']} #{entry['seq']}{note}"
+                    )
             progress.advance(task, len(chunk))
     console.print(f"{len(documents) - refused} recorded, {refused} refused")
     if refused:
@@ -288,7 +298,9 @@ def print_stream(report: StreamReport) -> None:
         )
     console.print(table)
     if report.erased:
-        console.print("[yellow]the learner's data key is destroyed: contents are erased, chain still checked[/]")
+        console.print(
+            "[yellow]the learner's data key is destroyed: contents are erased, chain still checked[/]"
+        )
     if report.findings:
         for finding in report.findings:
             console.print(f"[bold red]✗ {finding}[/]")

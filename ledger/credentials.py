@@ -87,40 +87,18 @@ def parse_credential(document: object, max_bytes: int) -> Credential:
         raise CredentialTooLarge(
             f"the credential is {len(canonical)} bytes in canonical form; the limit is {max_bytes}"
         )
-    contexts = document.get("@context")
-    if not isinstance(contexts, list) or not contexts or contexts[0] != VC_CONTEXT:
-        raise MalformedCredential(f"@context must be a list starting with {VC_CONTEXT!r}")
     credential_id = document.get("id")
-    if not is_uuid_urn(credential_id):
+    if not isinstance(credential_id, str) or not is_uuid_urn(credential_id):
         raise MalformedCredential(f"id must be a lower-case urn:uuid, got {credential_id!r}")
-    types = document.get("type")
-    if not isinstance(types, list) or "VerifiableCredential" not in types:
-        raise MalformedCredential("type must be a list containing 'VerifiableCredential'")
-    known = [name for name in types if name in _SUBJECT_RULES]
-    if len(known) != 1:
-        raise MalformedCredential(
-            f"type must name exactly one of {sorted(_SUBJECT_RULES)}, got {types!r}"
-        )
-    type_name = known[0]
+    type_name = _type_name(document)
     kind = _KIND_OF_TYPE[type_name]
-    needed = OB3_CONTEXT if kind == "award" else LEDGER_CONTEXT
-    if needed not in contexts:
-        raise MalformedCredential(f"@context must include {needed!r} for a {type_name}")
-    issuer = document.get("issuer")
-    if isinstance(issuer, dict):
-        issuer = issuer.get("id")
-    if not isinstance(issuer, str) or not issuer.startswith("did:"):
-        raise MalformedCredential("issuer must be the issuing organisation's DID (or {id: DID})")
-    valid_from = parse_instant(document.get("validFrom"), "validFrom")
-    if "validUntil" in document:
-        valid_until = parse_instant(document["validUntil"], "validUntil")
-        if valid_until <= valid_from:
-            raise MalformedCredential("validUntil must be later than validFrom")
+    issuer = _issuer(document)
+    valid_from = _validity(document)
     subject = document.get("credentialSubject")
     if not isinstance(subject, dict):
         raise MalformedCredential("credentialSubject must be a single JSON object")
     learner = subject.get("id")
-    if not is_uuid_urn(learner):
+    if not isinstance(learner, str) or not is_uuid_urn(learner):
         raise MalformedCredential(
             "credentialSubject.id must be the learner's ledger id (urn:uuid:…), never the ULN"
         )
@@ -129,12 +107,10 @@ def parse_credential(document: object, max_bytes: int) -> Credential:
         proof = parse_proof(document)
     except MalformedProof as error:
         raise MalformedCredential(str(error)) from error
-    names = action = None
-    if kind == "status":
-        action = "supersedes" if "supersedes" in subject else "revokes"
-        names = subject[action]
-    assert isinstance(learner, str)
-    assert isinstance(credential_id, str)
+    if proof.context is not None and proof.context != document["@context"]:
+        # The suite would verify a credential with contexts appended after signing; refuse it.
+        raise MalformedCredential("proof @context must equal the credential's @context")
+    action = None if kind != "status" else "supersedes" if "supersedes" in subject else "revokes"
     return Credential(
         id=credential_id,
         kind=kind,
@@ -143,7 +119,7 @@ def parse_credential(document: object, max_bytes: int) -> Credential:
         learner=learner,
         valid_from=valid_from,
         scope=scope,
-        names=names,
+        names=None if action is None else subject[action],
         action=action,
         proof=proof,
         document=document,
@@ -151,12 +127,50 @@ def parse_credential(document: object, max_bytes: int) -> Credential:
     )
 
 
+def _type_name(document: Mapping[str, Any]) -> str:
+    """The one credential type the ledger knows, checked against the contexts it needs."""
+    contexts = document.get("@context")
+    if not isinstance(contexts, list) or not contexts or contexts[0] != VC_CONTEXT:
+        raise MalformedCredential(f"@context must be a list starting with {VC_CONTEXT!r}")
+    types = document.get("type")
+    if not isinstance(types, list) or "VerifiableCredential" not in types:
+        raise MalformedCredential("type must be a list containing 'VerifiableCredential'")
+    known = [name for name in types if name in _SUBJECT_RULES]
+    if len(known) != 1:
+        raise MalformedCredential(f"type must name exactly one of {sorted(_SUBJECT_RULES)}, got {types!r}")
+    needed = OB3_CONTEXT if _KIND_OF_TYPE[known[0]] == "award" else LEDGER_CONTEXT
+    if needed not in contexts:
+        raise MalformedCredential(f"@context must include {needed!r} for a {known[0]}")
+    return str(known[0])
+
+
+def _issuer(document: Mapping[str, Any]) -> str:
+    issuer = document.get("issuer")
+    if isinstance(issuer, dict):
+        issuer = issuer.get("id")
+    if not isinstance(issuer, str) or not issuer.startswith("did:"):
+        raise MalformedCredential("issuer must be the issuing organisation's DID (or {id: DID})")
+    return issuer
+
+
+def _validity(document: Mapping[str, Any]) -> datetime:
+    """validFrom, after checking validUntil (when present) comes later."""
+    valid_from = parse_instant(document.get("validFrom"), "validFrom")
+    if "validUntil" in document:
+        valid_until = parse_instant(document["validUntil"], "validUntil")
+        if valid_until <= valid_from:
+            raise MalformedCredential("validUntil must be later than validFrom")
+    return valid_from
+
+
 def _text(container: Mapping[str, Any], field: str, where: str, required: bool = True) -> None:
     value = container.get(field)
     if value is None and not required:
         return
     if not isinstance(value, str) or not value.strip() or len(value) > _MAX_TEXT:
-        raise MalformedCredential(f"{where}.{field} must be a non-empty string of at most {_MAX_TEXT} characters")
+        raise MalformedCredential(
+            f"{where}.{field} must be a non-empty string of at most {_MAX_TEXT} characters"
+        )
 
 
 def _date(container: Mapping[str, Any], field: str, where: str, required: bool = True) -> None:
@@ -173,7 +187,9 @@ def _date(container: Mapping[str, Any], field: str, where: str, required: bool =
 
 def _choice(container: Mapping[str, Any], field: str, where: str, allowed: tuple[str, ...]) -> None:
     if container.get(field) not in allowed:
-        raise MalformedCredential(f"{where}.{field} must be one of {list(allowed)}, got {container.get(field)!r}")
+        raise MalformedCredential(
+            f"{where}.{field} must be one of {list(allowed)}, got {container.get(field)!r}"
+        )
 
 
 def _alignment_scope(holder: Mapping[str, Any], where: str) -> str:

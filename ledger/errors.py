@@ -173,3 +173,8 @@ class StorageUnavailable(LedgerError):
 
     slug = "storage-unavailable"
     status = 503
+
+
+def describe(error: LedgerError) -> str:
+    """A refusal in one line: its problem type, then what was wrong."""
+    return f"[{error.slug}] {error.detail}"

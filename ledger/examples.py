@@ -16,7 +16,9 @@ def new_credential_id() -> str:
     return f"urn:uuid:{uuid.uuid4()}"
 
 
-def _base(types: list[str], issuer: str, learner: str, valid_from: str, subject: dict[str, Any]) -> dict[str, Any]:
+def _base(
+    types: list[str], issuer: str, learner: str, valid_from: str, subject: dict[str, Any]
+) -> dict[str, Any]:
     context = [VC_CONTEXT, OB3_CONTEXT] if "AchievementCredential" in types else [VC_CONTEXT, LEDGER_CONTEXT]
     return {
         "@context": context,
@@ -29,7 +31,14 @@ def _base(types: list[str], issuer: str, learner: str, valid_from: str, subject:
 
 
 def _qualification(title: str, framework: str, level: str) -> list[dict[str, Any]]:
-    return [{"type": ["Alignment"], "targetName": title, "targetFramework": framework, "targetCode": level}]
+    return [
+        {
+            "type": ["Alignment"],
+            "targetName": title,
+            "targetFramework": framework,
+            "targetCode": level,
+        }
+    ]
 
 
 def enrolment(issuer: str, learner: str, valid_from: str = "2021-09-01T00:00:00Z") -> dict[str, Any]:
@@ -107,6 +116,7 @@ def employment(issuer: str, learner: str, valid_from: str = "2024-09-02T00:00:00
 def status(
     issuer: str,
     learner: str,
+    *,
     action: str,
     names: str,
     reason: str,

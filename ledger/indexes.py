@@ -2,7 +2,8 @@
 
 Saved in the same transaction as the stream they index, these make "one ULN, one learner",
 "one credential id, one credential" and "one key, one organisation" atomic on every backend.
-They carry no entries and are not leaves of the log.
+They carry no entries and are not leaves of the log; each records the hash of the entry it
+points at, an anchor that pins the entry independently of its stream.
 """
 
 from __future__ import annotations
@@ -25,8 +26,9 @@ class UlnClaim(Aggregate):
         return uln_claim_id(digest)
 
     @event("Claimed")
-    def __init__(self, digest: str, learner: str) -> None:
+    def __init__(self, digest: str, learner: str, entry_hash: str) -> None:
         self.learner = learner
+        self.entry_hash = entry_hash
 
 
 class CredentialClaim(Aggregate):
@@ -38,8 +40,11 @@ class CredentialClaim(Aggregate):
         return credential_claim_id(credential)
 
     @event("Claimed")
-    def __init__(self, credential: str, learner: str, seq: int, issuer: str, kind: str) -> None:
+    def __init__(
+        self, *, credential: str, learner: str, seq: int, issuer: str, kind: str, entry_hash: str
+    ) -> None:
         self.credential = credential
+        self.entry_hash = entry_hash
         self.learner = learner
         self.seq = seq
         self.issuer = issuer

@@ -42,41 +42,59 @@ def apply_migrations(database: Database, on_apply: Callable[[str], None] = lambd
     return done
 
 
+def ensure_schema(database: Database) -> None:
+    """Create the PostgreSQL schema the ledger lives in, when it is missing."""
+    if database.backend == "postgresql":
+        with _postgres(database) as conn:
+            conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(database.schema)))
+
+
 def _applied(database: Database) -> list[str]:
+    """The migrations applied so far (none when the bookkeeping table does not exist yet)."""
     if database.backend == "sqlite":
         with closing(_sqlite(database)) as conn:
-            _sqlite_bookkeeping(conn)
+            if not conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'ledger_migrations'").fetchone():
+                return []
             return [row[0] for row in conn.execute("SELECT name FROM ledger_migrations")]
-    with _postgres(database) as conn, conn.transaction():
-        _postgres_bookkeeping(conn, database.schema)
-        return [row[0] for row in conn.execute("SELECT name FROM ledger_migrations")]
+    with _postgres(database) as conn:
+        if conn.execute("SELECT to_regclass('ledger_migrations')").fetchone() == (None,):
+            return []
+        return [str(row[0]) for row in conn.execute("SELECT name FROM ledger_migrations")]
 
 
 def _apply_one(database: Database, path: Path) -> bool:
     script = path.read_text(encoding="utf-8")
     if database.backend == "sqlite":
-        with closing(_sqlite(database)) as conn:
-            _sqlite_bookkeeping(conn)
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                if conn.execute("SELECT 1 FROM ledger_migrations WHERE name = ?", (path.name,)).fetchone():
-                    conn.execute("ROLLBACK")
-                    return False
-                for statement in _sqlite_statements(script):
-                    conn.execute(statement)
-                conn.execute("INSERT INTO ledger_migrations (name) VALUES (?)", (path.name,))
-                conn.execute("COMMIT")
-            except BaseException:
+        return _apply_sqlite(database, path.name, script)
+    return _apply_postgres(database, path.name, script)
+
+
+def _apply_sqlite(database: Database, name: str, script: str) -> bool:
+    with closing(_sqlite(database)) as conn:
+        _sqlite_bookkeeping(conn)
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            if conn.execute("SELECT 1 FROM ledger_migrations WHERE name = ?", (name,)).fetchone():
                 conn.execute("ROLLBACK")
-                raise
-            return True
+                return False
+            for statement in _sqlite_statements(script):
+                conn.execute(statement)
+            conn.execute("INSERT INTO ledger_migrations (name) VALUES (?)", (name,))
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        return True
+
+
+def _apply_postgres(database: Database, name: str, script: str) -> bool:
     with _postgres(database) as conn, conn.transaction():
-        _postgres_bookkeeping(conn, database.schema)
+        _postgres_bookkeeping(conn)
         conn.execute("SELECT pg_advisory_xact_lock(%s)", (_ADVISORY_LOCK,))
-        if conn.execute("SELECT 1 FROM ledger_migrations WHERE name = %s", (path.name,)).fetchone():
+        if conn.execute("SELECT 1 FROM ledger_migrations WHERE name = %s", (name,)).fetchone():
             return False
-        conn.execute(script.encode())
-        conn.execute("INSERT INTO ledger_migrations (name) VALUES (%s)", (path.name,))
+        conn.execute(sql.SQL(script))  # a file of the project, never user input
+        conn.execute("INSERT INTO ledger_migrations (name) VALUES (%s)", (name,))
         return True
 
 
@@ -119,8 +137,7 @@ def _postgres(database: Database) -> psycopg.Connection[tuple[object, ...]]:
     return conn
 
 
-def _postgres_bookkeeping(conn: psycopg.Connection[tuple[object, ...]], schema: str) -> None:
-    conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
+def _postgres_bookkeeping(conn: psycopg.Connection[tuple[object, ...]]) -> None:
     conn.execute(
         "CREATE TABLE IF NOT EXISTS ledger_migrations "
         "(name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"

@@ -229,6 +229,7 @@ class _Batch:
             seq=entry["seq"],
             issuer=credential.issuer,
             kind=kind,
+            entry_hash=entry_hash(entry),
         )
         self.claims[credential.id] = claim
         self.new_claims.append(claim)
@@ -272,4 +273,3 @@ class _Batch:
                 return None
             self.claims[credential] = found
         return self.claims[credential]
-

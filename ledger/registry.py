@@ -16,7 +16,13 @@ from eventsourcing.domain import event
 from ledger.errors import InvalidRegistryChange
 from ledger.streams import ChainedStream, Entry, parse_rfc3339, rfc3339, uuid_of
 
-ORGANISATION_KINDS = ("awarding-body", "school-college", "university", "admissions-body", "employer")
+ORGANISATION_KINDS = (
+    "awarding-body",
+    "school-college",
+    "university",
+    "admissions-body",
+    "employer",
+)
 ORGANISATION_NAMESPACE = uuid5(NAMESPACE_URL, "https://w3id.org/learner-ledger/organisation")
 
 

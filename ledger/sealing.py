@@ -78,4 +78,3 @@ class MasterKey:
 
     def __repr__(self) -> str:
         return "MasterKey(…)"
-

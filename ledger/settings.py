@@ -38,6 +38,7 @@ class Settings(BaseSettings):
     log_signing_key: SecretStr | None = Field(
         default=None, description="C2SP signed-note private key (PRIVATE+KEY+…) of the log"
     )
+    database_schema: str = Field(default="public", description="PostgreSQL schema of the ledger")
     public_url: str = Field(default="http://localhost:8000", description="where the ledger is seen")
     max_credential_bytes: int = Field(default=64 * 1024, gt=0)
 

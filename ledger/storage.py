@@ -13,10 +13,11 @@ from typing import Any, Protocol
 from urllib.parse import unquote, urlsplit
 
 from eventsourcing.persistence import StoredEvent
-from eventsourcing.postgres import PostgresApplicationRecorder
+from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
 from psycopg import Cursor
 from psycopg.rows import DictRow
+from psycopg.sql import SQL, Identifier
 
 from ledger.errors import ConfigurationError
 
@@ -62,23 +63,26 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
 class LedgerPostgresRecorder(PostgresApplicationRecorder):
     """The library's PostgreSQL recorder, also writing learner keys in the events' transaction."""
 
+    def __init__(self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events") -> None:
+        super().__init__(datastore, events_table_name=events_table_name)
+        table = Identifier(datastore.schema, "learner_keys")
+        self.insert_key_statement = SQL("INSERT INTO {} (learner_id, wrapped_key) VALUES (%s, %s)").format(
+            table
+        )
+        self.select_key_statement = SQL("SELECT wrapped_key FROM {} WHERE learner_id = %s").format(table)
+
     def _insert_events(
         self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> None:
         super()._insert_events(curs, stored_events, **kwargs)
         rows: Sequence[LearnerKeyRow] = kwargs.get("learner_keys", ())
         for row in rows:
-            curs.execute(
-                "INSERT INTO learner_keys (learner_id, wrapped_key) VALUES (%s, %s)",
-                (row.learner_id, row.wrapped_key),
-            )
+            curs.execute(self.insert_key_statement, (row.learner_id, row.wrapped_key))
 
     def select_learner_key(self, learner_id: str) -> bytes | None:
         """The learner's wrapped data key, or None."""
         with self.datastore.transaction(commit=False) as curs:
-            curs.execute(
-                "SELECT wrapped_key FROM learner_keys WHERE learner_id = %s", (learner_id,)
-            )
+            curs.execute(self.select_key_statement, (learner_id,))
             row = curs.fetchone()
         return None if row is None else bytes(row["wrapped_key"])
 

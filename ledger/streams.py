@@ -35,11 +35,20 @@ def parse_rfc3339(text: str) -> datetime:
 
 def first_entry(stream_field: str, stream: UUID, kind: str, recorded_at: datetime, **fields: Any) -> Entry:
     """The entry that opens a stream: `seq` 1, `prev` all zeros."""
-    return _entry(stream_field, stream, 1, GENESIS, kind, recorded_at, fields)
+    return _entry(
+        stream_field, stream=stream, seq=1, prev=GENESIS, kind=kind, recorded_at=recorded_at, fields=fields
+    )
 
 
 def _entry(
-    stream_field: str, stream: UUID, seq: int, prev: str, kind: str, recorded_at: datetime, fields: dict[str, Any]
+    stream_field: str,
+    *,
+    stream: UUID,
+    seq: int,
+    prev: str,
+    kind: str,
+    recorded_at: datetime,
+    fields: dict[str, Any],
 ) -> Entry:
     return {
         "v": 1,
@@ -61,7 +70,15 @@ class ChainedStream(Aggregate):
 
     def next_entry(self, kind: str, recorded_at: datetime, **fields: Any) -> Entry:
         """The entry that would come next in this stream."""
-        return _entry(self.stream_field, self.id, self.seq + 1, self.head, kind, recorded_at, fields)
+        return _entry(
+            self.stream_field,
+            stream=self.id,
+            seq=self.seq + 1,
+            prev=self.head,
+            kind=kind,
+            recorded_at=recorded_at,
+            fields=fields,
+        )
 
     def chain(self, entry: Entry) -> None:
         """Advance the stream past `entry` (called while applying every event)."""

@@ -53,7 +53,7 @@ class Backend:
 
     def open(self) -> Ledger:
         """Another connection to the same ledger (as a second process would have)."""
-        return open_ledger(self.settings, schema=self.schema)
+        return open_ledger(self.settings)
 
 
 @pytest.fixture(params=BACKENDS)
@@ -67,8 +67,8 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]
         return
     url = request.getfixturevalue("postgres_url")
     schema = f"test_{uuid.uuid4().hex[:16]}"
-    settings = Settings(data_dir=tmp_path, database_url=url, master_key=master)  # type: ignore[arg-type]
-    init(settings, schema=schema)
+    settings = Settings(data_dir=tmp_path, database_url=url, master_key=master, database_schema=schema)  # type: ignore[arg-type]
+    init(settings)
     try:
         yield Backend("postgres", settings, schema)
     finally:
@@ -93,7 +93,9 @@ class Issuer:
     key: SigningKey
 
 
-def register_issuer(ledger: Ledger, slug: str, kind: str, kinds: list[str], scopes: tuple[str, ...] = ("*",)) -> Issuer:
+def register_issuer(
+    ledger: Ledger, slug: str, kind: str, kinds: list[str], scopes: tuple[str, ...] = ("*",)
+) -> Issuer:
     """Register an organisation with one key valid since 2000, accredited since 2000."""
     from datetime import UTC, datetime
 
@@ -127,3 +129,26 @@ def employer(ledger: Ledger) -> Issuer:
 def learner(ledger: Ledger) -> str:
     """A registered learner's id."""
     return ledger.register_learner("9276308686", "Carys Pritchard", "2003-05-14")
+
+
+@pytest.fixture
+def backend_database_bytes(backend: Backend, ledger: Ledger) -> bytes:
+    """Everything the database holds after registering a learner, as bytes, for leak checks."""
+    ledger.register_learner("9276308686", "Carys Pritchard", "2003-05-14")
+    if backend.name == "sqlite":
+        ledger.close()
+        return b"".join(path.read_bytes() for path in backend.settings.data_dir.glob("ledger.sqlite3*"))
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+        conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(backend.schema or "public")))
+        tables = [
+            row[0]
+            for row in conn.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = %s",
+                (backend.schema,),
+            )
+        ]
+        dump = b""
+        for table in tables:
+            for row in conn.execute(sql.SQL("SELECT * FROM {}").format(sql.Identifier(table))):
+                dump += repr(row).encode() + b"".join(v for v in row if isinstance(v, bytes))
+        return dump

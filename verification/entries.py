@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -62,16 +62,24 @@ def check_chain(entries: Iterable[Mapping[str, Any]], stream_field: str = "learn
 
 
 def check_stream(
-    entries: list[Mapping[str, Any]],
-    openings: list[tuple[bytes, bytes] | None],
+    entries: Sequence[Mapping[str, Any]],
+    openings: Sequence[tuple[bytes, bytes] | None],
+    anchors: Mapping[int, str] | None = None,
     stream_field: str = "learner",
 ) -> list[str]:
-    """Every finding in a stream: chain breaks, and commitments that do not match their opening.
+    """Every finding in a stream: chain breaks, anchors missed, commitments that do not match.
 
     `openings[i]` is the (salt, canonical content) that entry i commits to, or None where it
-    cannot be checked (no commitment, or the learner's key was destroyed).
+    cannot be checked (no commitment, or the learner's key was destroyed). `anchors` maps a
+    `seq` to the entry hash recorded independently of the stream, which pins even the last
+    entry, whose hash no later `prev` covers.
     """
     findings = [str(item) for item in check_chain(entries, stream_field)]
+    for seq, expected in sorted((anchors or {}).items()):
+        if not 1 <= seq <= len(entries):
+            findings.append(f"entry {seq}: anchored but missing from the stream")
+        elif (computed := entry_hash(entries[seq - 1])) != expected:
+            findings.append(f"entry {seq}: hash is {computed}, but {expected} was recorded for it")
     for entry, opening in zip(entries, openings, strict=True):
         if opening is None or "commitment" not in entry:
             continue

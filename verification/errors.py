@@ -25,6 +25,10 @@ class BadSignature(VerificationError):
     """A signature does not verify under the given public key."""
 
 
+class ContextMismatch(BadSignature):
+    """A document's @context does not start with its proof's @context, so the proof fails."""
+
+
 class MerkleError(VerificationError):
     """A Merkle proof or tree argument is invalid (RFC 9162)."""
 
@@ -40,3 +44,67 @@ class RootMismatch(MerkleError):
 
 class NoteError(VerificationError):
     """A C2SP signed note or checkpoint is malformed or not signed by a trusted key."""
+
+
+class IndexOutOfRange(MerkleError):
+    """A leaf index is not inside the tree: requires 0 <= index < size."""
+
+    def __init__(self, index: int, size: int) -> None:
+        super().__init__(f"leaf index {index} is outside a tree of size {size}")
+        self.index = index
+        self.size = size
+
+
+class InvalidTreeSizes(MerkleError):
+    """Two tree sizes cannot be compared: requires 0 < size1 <= size2 (or equal sizes)."""
+
+    def __init__(self, size1: int, size2: int) -> None:
+        super().__init__(f"no consistency proof exists from size {size1} to size {size2}")
+        self.size1 = size1
+        self.size2 = size2
+
+
+class WrongProofLength(MerkleError):
+    """A proof has a different number of hashes than its tree shape requires."""
+
+    def __init__(self, expected: int, got: int) -> None:
+        super().__init__(f"wrong proof length: expected {expected} hashes, got {got}")
+        self.expected = expected
+        self.got = got
+
+
+class BadHashLength(MerkleError):
+    """A leaf hash or proof hash is not a 32-byte SHA-256 digest."""
+
+
+class MalformedFrontier(MerkleError):
+    """Stored compact-range frontier bytes or hashes do not fit its tree size."""
+
+
+class MalformedNote(NoteError):
+    """A signed note breaks the C2SP signed-note format."""
+
+
+class MalformedNoteKey(NoteError, KeyFormatError):
+    """A note key name, verifier key or signer key string is not in the C2SP form."""
+
+
+class UnverifiedNote(NoteError):
+    """No signature on a note comes from a known key."""
+
+
+class InvalidNoteSignature(NoteError, BadSignature):
+    """A signature line from a known key does not verify, so the whole note is refused."""
+
+
+class MalformedCheckpoint(NoteError):
+    """A checkpoint body breaks the C2SP tlog-checkpoint format."""
+
+
+class OriginMismatch(NoteError):
+    """A checkpoint names a different log origin than the one expected."""
+
+    def __init__(self, expected: str, got: str) -> None:
+        super().__init__(f"checkpoint origin mismatch: expected {expected!r}, got {got!r}")
+        self.expected = expected
+        self.got = got

@@ -1,0 +1,171 @@
+"""Ed25519 keys as Multikey and did:key values; the one module that wraps PyNaCl signing."""
+
+import hmac
+from dataclasses import dataclass
+
+import nacl.exceptions
+import nacl.signing
+import nacl.utils
+
+from verification.errors import KeyFormatError
+
+_ALPHABET = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+_DIGITS = {character: digit for digit, character in enumerate(_ALPHABET)}
+# Decoding is quadratic in the length; the longest value we read is an 88-character signature.
+_MAX_MULTIBASE_CHARS = 200
+_ED25519_PUB = b"\xed\x01"  # multicodec 0xed as an unsigned varint
+_ED25519_PRIV = b"\x80\x26"  # multicodec 0x1300 as an unsigned varint
+_KEY_BYTES = 32
+_SIGNATURE_BYTES = 64
+_DID_KEY = "did:key:"
+
+
+def multibase_encode(data: bytes) -> str:
+    """Return 'z' followed by the base58btc (bitcoin alphabet) encoding of data."""
+    number = int.from_bytes(data, "big")
+    digits: list[str] = []
+    while number:
+        number, digit = divmod(number, 58)
+        digits.append(_ALPHABET[digit])
+    zeros = len(data) - len(data.lstrip(b"\0"))
+    return "z" + "1" * zeros + "".join(reversed(digits))
+
+
+def multibase_decode(text: str) -> bytes:
+    """Return the bytes of a 'z' (base58btc) multibase string."""
+    if not text.startswith("z"):
+        raise KeyFormatError(f"multibase value {text[:12]!r} does not start with 'z' (base58btc)")
+    if len(text) > _MAX_MULTIBASE_CHARS:
+        raise KeyFormatError(f"multibase value is {len(text)} characters, too long for a key")
+    number = 0
+    for character in text[1:]:
+        digit = _DIGITS.get(character)
+        if digit is None:
+            raise KeyFormatError(f"{character!r} is not a base58btc character")
+        number = number * 58 + digit
+    zeros = len(text) - 1 - len(text[1:].lstrip("1"))
+    return b"\0" * zeros + number.to_bytes((number.bit_length() + 7) // 8, "big")
+
+
+def _decode_multikey(text: str, prefix: bytes, kind: str) -> bytes:
+    data = multibase_decode(text)
+    if data[:2] != prefix:
+        raise KeyFormatError(
+            f"{text[:12]!r}… is not an {kind}: multicodec prefix is {data[:2].hex() or 'missing'}, "
+            f"expected {prefix.hex()}"
+        )
+    if len(data) != 2 + _KEY_BYTES:
+        raise KeyFormatError(f"{kind} holds {len(data) - 2} bytes, expected {_KEY_BYTES}")
+    return data[2:]
+
+
+@dataclass(frozen=True, slots=True)
+class VerifyKey:
+    """An Ed25519 public key: 32 raw bytes, shown as a Multikey 'z6Mk…' string."""
+
+    raw: bytes
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.raw, bytes) or len(self.raw) != _KEY_BYTES:
+            raise KeyFormatError(f"an Ed25519 public key is {_KEY_BYTES} bytes")
+
+    def __repr__(self) -> str:
+        return f"VerifyKey({self.multibase!r})"
+
+    @classmethod
+    def from_multibase(cls, text: str) -> "VerifyKey":
+        """Read a Multikey publicKeyMultibase ('z' + base58btc of 0xed01 + 32 bytes)."""
+        return cls(_decode_multikey(text, _ED25519_PUB, "Ed25519 public key"))
+
+    @classmethod
+    def from_did_key(cls, text: str) -> "VerifyKey":
+        """Read a did:key DID, or a did:key verification method URL whose fragment is the key."""
+        if not text.startswith(_DID_KEY):
+            raise KeyFormatError(f"{text[:24]!r} is not a did:key")
+        value, has_fragment, fragment = text[len(_DID_KEY) :].partition("#")
+        if has_fragment and fragment != value:
+            raise KeyFormatError(f"did:key fragment {fragment!r} does not match key {value!r}")
+        return cls.from_multibase(value)
+
+    @property
+    def multibase(self) -> str:
+        """The Multikey publicKeyMultibase form, 'z6Mk…'."""
+        return multibase_encode(_ED25519_PUB + self.raw)
+
+    @property
+    def did_key(self) -> str:
+        """The did:key DID of this key."""
+        return _DID_KEY + self.multibase
+
+    @property
+    def verification_method(self) -> str:
+        """The did:key verification method URL, 'did:key:z6Mk…#z6Mk…'."""
+        return f"{self.did_key}#{self.multibase}"
+
+    def verify(self, message: bytes, signature: bytes) -> bool:
+        """Return whether signature is a valid detached Ed25519 signature of message."""
+        if len(signature) != _SIGNATURE_BYTES:
+            return False
+        try:
+            nacl.signing.VerifyKey(self.raw).verify(message, signature)
+        except nacl.exceptions.BadSignatureError:
+            return False
+        return True
+
+
+class SigningKey:
+    """An Ed25519 private key held as its 32-byte seed; never shown in repr."""
+
+    __slots__ = ("_key", "_seed", "_verify_key")
+
+    def __init__(self, seed: bytes) -> None:
+        if not isinstance(seed, bytes) or len(seed) != _KEY_BYTES:
+            raise KeyFormatError(f"an Ed25519 seed is {_KEY_BYTES} bytes")
+        self._seed = seed
+        self._key = nacl.signing.SigningKey(seed)
+        self._verify_key = VerifyKey(bytes(self._key.verify_key))
+
+    def __repr__(self) -> str:
+        return f"SigningKey(verify_key={self._verify_key.multibase!r})"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, SigningKey):
+            return NotImplemented
+        return hmac.compare_digest(self._seed, other._seed)
+
+    def __hash__(self) -> int:
+        return hash(self._verify_key)
+
+    @classmethod
+    def generate(cls) -> "SigningKey":
+        """Return a new key from 32 random bytes."""
+        return cls(nacl.utils.random(_KEY_BYTES))
+
+    @classmethod
+    def from_seed(cls, seed: bytes) -> "SigningKey":
+        """Return the key for a 32-byte seed."""
+        return cls(seed)
+
+    @classmethod
+    def from_multibase(cls, text: str) -> "SigningKey":
+        """Read a Multikey privateKeyMultibase ('z' + base58btc of 0x1300 + 32-byte seed)."""
+        return cls(_decode_multikey(text, _ED25519_PRIV, "Ed25519 private key"))
+
+    @property
+    def multibase(self) -> str:
+        """The Multikey privateKeyMultibase form, 'z3u2…'."""
+        return multibase_encode(_ED25519_PRIV + self._seed)
+
+    @property
+    def seed(self) -> bytes:
+        """The 32-byte seed."""
+        return self._seed
+
+    @property
+    def verify_key(self) -> VerifyKey:
+        """The matching public key."""
+        return self._verify_key
+
+    def sign(self, message: bytes) -> bytes:
+        """Return the 64-byte detached Ed25519 signature of message."""
+        return self._key.sign(message).signature
