@@ -7,13 +7,14 @@ subclasses for every refusal. Every write is one transaction of the event store.
 from __future__ import annotations
 
 import base64
+import contextlib
 import re
 import secrets
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from uuid import UUID, uuid4
 
 import orjson
@@ -27,6 +28,7 @@ from ledger.errors import (
     DuplicateULN,
     InvalidRegistryChange,
     LearnerDataErased,
+    LedgerError,
     StorageUnavailable,
     StreamConflict,
     UnknownLearner,
@@ -49,6 +51,10 @@ from verification.canonical import canonical_json
 from verification.entries import check_stream, commitment, entry_hash
 from verification.errors import KeyFormatError
 from verification.keys import VerifyKey
+
+if TYPE_CHECKING:
+    from ledger.log import TransparencyLog
+    from ledger.log_signer import LogSigner
 
 _SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 _ATTEMPTS = 8
@@ -89,12 +95,27 @@ class Ledger(Application[UUID]):
         did_host: str,
         max_credential_bytes: int = 64 * 1024,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        log_signer: LogSigner | None = None,
     ) -> None:
         super().__init__(env)
         self.master_key = master_key
         self.did_host = did_host
         self.max_credential_bytes = max_credential_bytes
         self.clock = clock
+        self.log_signer = log_signer
+        self.after_commit: list[Callable[[], object]] = []
+        """Called after every committed write (on SQLite: integrate into the log at once)."""
+        self.tlog: TransparencyLog
+        """The transparency log of this ledger, attached by `bootstrap.open_ledger`."""
+
+    def save(self, *objs: Any, **kwargs: Any) -> Any:
+        """Save aggregates in one transaction, then run the after-commit hooks."""
+        recordings = super().save(*objs, **kwargs)
+        for hook in self.after_commit:
+            # The write is committed whatever a hook does; the log follower catches up later.
+            with contextlib.suppress(LedgerError):
+                hook()
+        return recordings
 
     # -- the registry -------------------------------------------------------------------------
 

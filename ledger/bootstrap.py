@@ -13,6 +13,9 @@ from eventsourcing.persistence import PersistenceError
 
 from ledger.application import Ledger
 from ledger.errors import ConfigurationError, StorageUnavailable
+from ledger.log import TransparencyLog
+from ledger.log_signer import LogSigner
+from ledger.log_store import LogStore
 from ledger.migrations import apply_migrations, ensure_schema, pending_migrations
 from ledger.sealing import MasterKey
 from ledger.settings import LOG_KEY_FILE, MASTER_KEY_FILE, Settings
@@ -42,6 +45,7 @@ def open_ledger(
         raise ConfigurationError(
             f"the database at {_safe(database.url)} needs migrations {pending}; run `ledger migrate`"
         )
+    signer = LogSigner.from_signer_key(settings.log_origin(), settings.log_signing_key_text())
     try:
         ledger = Ledger(
             {**database.env, "CREATE_TABLE": "n"},
@@ -49,9 +53,15 @@ def open_ledger(
             did_host=settings.did_web_host(),
             max_credential_bytes=settings.max_credential_bytes,
             clock=clock,
+            log_signer=signer,
         )
     except PersistenceError as error:
         raise StorageUnavailable(f"cannot open the event store at {_safe(database.url)}: {error}") from error
+    ledger.tlog = TransparencyLog(ledger, LogStore(ledger.recorder, database.schema), signer, clock)
+    if database.backend == "sqlite":
+        # SQLite has one writer at a time: integrate in-process after each commit (DESIGN §7);
+        # writes by other processes are picked up by the next integration or `ledger log follow`.
+        ledger.after_commit.append(ledger.tlog.integrate)
     return ledger
 
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import signal
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -21,7 +24,8 @@ from ledger.application import Ledger, StreamReport
 from ledger.credentials import parse_instant
 from ledger.errors import LedgerError, MalformedCredential, describe
 from ledger.keyfile import read_key_file, write_key_file
-from ledger.posting import post_batch
+from ledger.log_signer import LogSigner
+from ledger.posting import PostResult, post_batch
 from ledger.registry import ORGANISATION_KINDS
 from ledger.settings import Settings
 from verification.canonical import parse_json
@@ -35,9 +39,11 @@ app = typer.Typer(
 org_app = typer.Typer(help="Organisations of the trust registry.", no_args_is_help=True)
 key_app = typer.Typer(help="An organisation's signing keys.", no_args_is_help=True)
 learner_app = typer.Typer(help="Learners.", no_args_is_help=True)
+log_app = typer.Typer(help="The transparency log: integration, checkpoints, its key.", no_args_is_help=True)
 app.add_typer(org_app, name="org")
 org_app.add_typer(key_app, name="key")
 app.add_typer(learner_app, name="learner")
+app.add_typer(log_app, name="log")
 console = Console(emoji=False)
 errors = Console(stderr=True, emoji=False)
 
@@ -238,24 +244,104 @@ def post(
     """Post signed credentials; prints a result per credential and exits 1 if any was refused."""
     documents = list(_credentials_in(source))
     refused = 0
-    with opened(data_dir) as ledger, _progress() as progress:
-        task = progress.add_task("posting", total=len(documents))
-        for start in range(0, len(documents), BATCH_SIZE):
-            chunk = documents[start : start + BATCH_SIZE]
-            for (label, _), result in zip(chunk, post_batch(ledger, [doc for _, doc in chunk]), strict=True):
-                if isinstance(result, LedgerError):
-                    refused += 1
-                    progress.console.print(f"[red]refused[/] {label}: {escape(describe(result))}")
-                else:
-                    entry = result.entry
-                    note = " (already recorded)" if result.duplicate else ""
-                    progress.console.print(
-                        f"[green]recorded[/] {label}: {entry['learner']} #{entry['seq']}{note}"
-                    )
-            progress.advance(task, len(chunk))
-    console.print(f"{len(documents) - refused} recorded, {refused} refused")
+    with opened(data_dir) as ledger:
+        with _progress() as progress:
+            task = progress.add_task("posting", total=len(documents))
+            for start in range(0, len(documents), BATCH_SIZE):
+                chunk = documents[start : start + BATCH_SIZE]
+                results = post_batch(ledger, [document for _, document in chunk])
+                refused += sum(isinstance(result, LedgerError) for result in results)
+                for (label, _), result in zip(chunk, results, strict=True):
+                    progress.console.print(_result_line(label, result))
+                progress.advance(task, len(chunk))
+        console.print(f"{len(documents) - refused} recorded, {refused} refused")
+        _integrate(ledger)
     if refused:
         raise typer.Exit(1)
+
+
+@log_app.command("key")
+def log_key(data_dir: DataDir = None) -> None:
+    """Print the log's public key as a C2SP verifier key (what verifiers pin)."""
+    with refusals():
+        settings = settings_for(data_dir)
+        typer.echo(
+            LogSigner.from_signer_key(settings.log_origin(), settings.log_signing_key_text()).verifier_key
+        )
+
+
+@log_app.command("integrate")
+def log_integrate(data_dir: DataDir = None) -> None:
+    """Make every committed entry a leaf, then sign a checkpoint if the tree grew."""
+    with opened(data_dir) as ledger:
+        _integrate(ledger)
+
+
+@log_app.command("checkpoint")
+def log_checkpoint(data_dir: DataDir = None) -> None:
+    """Integrate, sign a checkpoint now (even if the tree did not grow), and print it."""
+    with opened(data_dir) as ledger:
+        ledger.tlog.integrate_all()
+        checkpoint = ledger.tlog.sign_checkpoint(force=True)
+    assert checkpoint is not None
+    sys.stdout.write(checkpoint.note)
+
+
+@log_app.command("show")
+def log_show(data_dir: DataDir = None) -> None:
+    """Print the log's size, what is pending, and its newest checkpoint."""
+    with opened(data_dir) as ledger:
+        state = ledger.tlog.state()
+        latest = ledger.tlog.latest_checkpoint()
+    console.print(f"{state.size} leaves; integrated up to notification {state.position}")
+    if latest is None:
+        console.print("no checkpoint signed yet")
+    else:
+        console.print(f"newest checkpoint: size {latest.size}, signed {latest.signed_at}")
+        sys.stdout.write(latest.note)
+
+
+@log_app.command("follow")
+def log_follow(
+    interval: Annotated[float | None, typer.Option(help="Seconds between checkpoints [settings]")] = None,
+    batch: Annotated[int, typer.Option(help="Entries per integration transaction")] = 1000,
+    data_dir: DataDir = None,
+) -> None:
+    """Integrate new commits as they land and sign checkpoints, until interrupted."""
+    from ledger.log_follower import follow
+
+    settings = settings_for(data_dir)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with opened(data_dir) as ledger:
+        database = bootstrap.database_of(settings)
+        console.print(f"following the log of {database.backend}; Ctrl-C to stop")
+        with contextlib.suppress(KeyboardInterrupt):
+            follow(
+                ledger.tlog,
+                interval=interval or settings.checkpoint_interval,
+                stop=stop,
+                batch=batch,
+                on_checkpoint=lambda cp: console.print(f"checkpoint {cp.size} signed"),
+                listen_url=database.url if database.backend == "postgresql" else None,
+            )
+
+
+def _result_line(label: str, result: PostResult) -> str:
+    if isinstance(result, LedgerError):
+        return f"[red]refused[/] {label}: {escape(describe(result))}"
+    note = " (already recorded)" if result.duplicate else ""
+    return f"[green]recorded[/] {label}: {result.entry['learner']} #{result.entry['seq']}{note}"
+
+
+def _integrate(ledger: Ledger) -> None:
+    with _progress() as progress:
+        task = progress.add_task("integrating", total=None)
+        added = ledger.tlog.integrate_all(progress=lambda n: progress.advance(task, n))
+    checkpoint = ledger.tlog.sign_checkpoint()
+    size = ledger.tlog.state().size
+    signed = f"; checkpoint {checkpoint.size} signed" if checkpoint else ""
+    console.print(f"log: {added} new leaves, {size} in all{signed}")
 
 
 @app.command()

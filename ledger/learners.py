@@ -41,7 +41,6 @@ class LearnerStream(ChainedStream):
 
     @event("Registered")
     def __init__(self, entry: Entry, sealed: str) -> None:
-        self.entries: list[Entry] = []
         self.sealed: list[str] = []
         self.credentials: dict[str, int] = {}
         self._append(entry, sealed)
@@ -57,5 +56,4 @@ class LearnerStream(ChainedStream):
 
     def _append(self, entry: Entry, sealed: str) -> None:
         self.chain(entry)
-        self.entries.append(entry)
         self.sealed.append(sealed)

@@ -25,7 +25,7 @@ _PLACEHOLDERS = {"", "changeme", "change-me", "placeholder", "secret", "todo", "
 class Settings(BaseSettings):
     """Everything the ledger needs to start, from LEDGER_* environment variables."""
 
-    model_config = SettingsConfigDict(env_prefix="LEDGER_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="LEDGER_", extra="ignore", populate_by_name=True)
 
     mode: Literal["development", "production"] = "development"
     data_dir: Path = Path("ledger-data")
@@ -38,9 +38,15 @@ class Settings(BaseSettings):
     log_signing_key: SecretStr | None = Field(
         default=None, description="C2SP signed-note private key (PRIVATE+KEY+…) of the log"
     )
-    database_schema: str = Field(default="public", description="PostgreSQL schema of the ledger")
+    database_schema: str = Field(
+        default="public", pattern=r"^[a-z_][a-z0-9_]{0,62}$", description="PostgreSQL schema of the ledger"
+    )
     public_url: str = Field(default="http://localhost:8000", description="where the ledger is seen")
     max_credential_bytes: int = Field(default=64 * 1024, gt=0)
+    log_origin_name: str = Field(
+        default="", alias="LEDGER_LOG_ORIGIN", description="checkpoint origin; default <public host>/log"
+    )
+    checkpoint_interval: float = Field(default=1.0, gt=0, description="seconds between checkpoints")
 
     def resolved_database_url(self) -> str:
         """The database URL, defaulting to a SQLite file in the data folder."""
@@ -57,7 +63,9 @@ class Settings(BaseSettings):
         return f"{host}%3A{parts.port}" if parts.port else host
 
     def log_origin(self) -> str:
-        """The transparency log's origin line: the public host and path, without scheme."""
+        """The transparency log's origin line: LEDGER_LOG_ORIGIN, else the public host and path + /log."""
+        if self.log_origin_name:
+            return self.log_origin_name
         parts = urlsplit(self.public_url)
         return f"{parts.netloc}{parts.path.rstrip('/')}/log"
 

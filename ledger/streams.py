@@ -82,5 +82,8 @@ class ChainedStream(Aggregate):
 
     def chain(self, entry: Entry) -> None:
         """Advance the stream past `entry` (called while applying every event)."""
+        if self.seq == 0:
+            self.entries: list[Entry] = []
+        self.entries.append(entry)
         self.seq = entry["seq"]
         self.head = entry_hash(entry)

@@ -108,3 +108,28 @@ class OriginMismatch(NoteError):
         super().__init__(f"checkpoint origin mismatch: expected {expected!r}, got {got!r}")
         self.expected = expected
         self.got = got
+
+
+class MalformedTlogProof(VerificationError):
+    """A C2SP tlog-proof text breaks the c2sp.org/tlog-proof@v1 format."""
+
+
+class MalformedRegistry(VerificationError):
+    """An organisation's registry entries cannot be replayed (unknown kind, missing field, ...)."""
+
+
+class MalformedStatement(NoteError):
+    """A ledger-signed receipt or status note, once its signature verified, breaks its format."""
+
+
+class StatementOriginMismatch(OriginMismatch):
+    """A receipt or status statement names a different log origin than the one expected."""
+
+    def __init__(self, expected: str, got: str) -> None:
+        NoteError.__init__(self, f"statement origin mismatch: expected {expected!r}, got {got!r}")
+        self.expected = expected
+        self.got = got
+
+
+class MalformedBundle(VerificationError):
+    """A proof bundle is not the JSON shape of a LearnerLedgerBundle, version 1."""

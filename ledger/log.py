@@ -1,0 +1,160 @@
+"""The transparency log (DESIGN §3): a single sequencer makes every committed entry the next leaf,
+and the ledger signs C2SP checkpoints only over trees it has proved consistent with the last one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from eventsourcing.persistence import PersistenceError
+
+from ledger.application import Ledger
+from ledger.errors import LedgerError, StorageUnavailable
+from ledger.log_signer import LogSigner
+from ledger.log_store import TILE_WIDTH, Leaf, LogCursor, LogState, LogStore, StoredCheckpoint, TileHashSource
+from ledger.streams import rfc3339
+from verification.canonical import canonical_json
+from verification.checkpoint import Checkpoint, sign_checkpoint
+from verification.errors import MerkleError
+from verification.merkle import (
+    consistency_proof,
+    inclusion_proof,
+    leaf_hash,
+    root_from_leaves,
+    verify_consistency,
+)
+
+
+class LogInconsistent(LedgerError):
+    """The stored tree does not extend the last signed checkpoint: the ledger refuses to sign."""
+
+    slug = "log-inconsistent"
+    status = 500
+
+
+class NotYetIntegrated(LedgerError):
+    """An entry is recorded but not yet a leaf of the log."""
+
+    slug = "not-yet-integrated"
+    status = 409
+
+
+class TransparencyLog:
+    """Integration, checkpoints and proofs of the ledger's one global log."""
+
+    def __init__(
+        self,
+        ledger: Ledger,
+        store: LogStore,
+        signer: LogSigner,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.ledger = ledger
+        self.store = store
+        self.signer = signer
+        self.clock = clock
+
+    def integrate(self, limit: int = 1000) -> int:
+        """Make the next committed entries leaves, in commit order; return how many were added.
+
+        Leaves, tiles, the frontier and the position reached are written in one transaction, so a
+        crash at any point leaves the log exactly as before or exactly after this batch.
+        """
+        try:
+            with self.store.writing() as log:
+                state = log.state(for_update=True)
+                notifications = self.ledger.recorder.select_notifications(
+                    start=state.position + 1, limit=limit
+                )
+                if not notifications:
+                    return 0
+                leaves: list[Leaf] = []
+                for notification in notifications:
+                    entry = getattr(self.ledger.mapper.to_domain_event(notification), "entry", None)
+                    if entry is None:
+                        continue  # index aggregates carry no entry and are not leaves
+                    stream = entry.get("learner") or entry["organisation"]
+                    digest = leaf_hash(canonical_json(entry))
+                    leaves.append(
+                        Leaf(state.size + len(leaves), notification.id, stream, entry["seq"], digest)
+                    )
+                log.insert_leaves(leaves)
+                frontier = state.frontier.extend(leaf.hash for leaf in leaves)
+                _complete_tiles(log, state.size, frontier.size)
+                log.set_state(LogState(notifications[-1].id, frontier.size, frontier))
+                return len(leaves)
+        except PersistenceError as error:
+            raise StorageUnavailable(f"the log cannot be written: {error}") from error
+
+    def integrate_all(self, batch: int = 1000, progress: Callable[[int], None] = lambda _: None) -> int:
+        """Integrate until nothing is pending; return the number of new leaves."""
+        total = 0
+        while added := self.integrate(batch):
+            total += added
+            progress(added)
+        return total
+
+    def sign_checkpoint(self, *, force: bool = False) -> StoredCheckpoint | None:
+        """Sign a checkpoint of the current tree when it grew (or when forced); None if nothing new.
+
+        Before signing, the tree is proved consistent with the last signed checkpoint, and its root
+        recomputed from the stored tiles must equal the frontier's; otherwise nothing is signed.
+        """
+        with self.store.writing() as log:
+            state = log.state(for_update=True)
+            last = log.checkpoint()
+            if last is not None and last.size == state.size:
+                return last if force else None
+            if state.size == 0 and not force:
+                return None
+            root = state.frontier.root()
+            source = TileHashSource(log)
+            if state.size and source.subtree_root(0, state.size) != root:
+                raise LogInconsistent("the stored leaves and tiles do not hash to the frontier's root")
+            if last is not None and last.size > 0:
+                try:
+                    proof = consistency_proof(last.size, state.size, source)
+                    verify_consistency(last.size, state.size, proof, last.root, root)
+                except MerkleError as error:
+                    raise LogInconsistent(
+                        f"the tree of size {state.size} does not extend checkpoint {last.size}: {error}"
+                    ) from error
+            body = Checkpoint(self.signer.origin, state.size, root)
+            note = sign_checkpoint(body, self.signer.name, self.signer.seed)
+            stored = StoredCheckpoint(state.size, root, note, rfc3339(self.clock()))
+            log.insert_checkpoint(stored)
+            return stored
+
+    def state(self) -> LogState:
+        """How far integration has gone."""
+        with self.store.reading() as log:
+            return log.state()
+
+    def latest_checkpoint(self) -> StoredCheckpoint | None:
+        """The newest signed checkpoint."""
+        with self.store.reading() as log:
+            return log.checkpoint()
+
+    def inclusion(self, index: int, size: int) -> list[bytes]:
+        """The inclusion proof of leaf `index` in the tree of `size`; requires index < size <= log size."""
+        with self.store.reading() as log:
+            return inclusion_proof(index, size, TileHashSource(log))
+
+    def consistency(self, old_size: int, new_size: int) -> list[bytes]:
+        """The consistency proof between two tree sizes of this log."""
+        with self.store.reading() as log:
+            return consistency_proof(old_size, new_size, TileHashSource(log))
+
+
+def _complete_tiles(log: LogCursor, old_size: int, new_size: int) -> None:
+    """Store the root of every 256^level subtree that the new leaves completed."""
+    level = 1
+    while TILE_WIDTH**level <= new_size:
+        span = TILE_WIDTH**level
+        nodes = [
+            (level, node, root_from_leaves(log.hashes(level - 1, node * TILE_WIDTH, TILE_WIDTH)))
+            for node in range(old_size // span, new_size // span)
+        ]
+        log.insert_tiles(nodes)
+        level += 1

@@ -1,0 +1,217 @@
+"""The log's tables (leaves, tiles, state, checkpoints), read and written through the event store's
+own connection pool, so integration shares the database's transactions and durability.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from eventsourcing.persistence import ApplicationRecorder
+from eventsourcing.postgres import PostgresApplicationRecorder
+from eventsourcing.sqlite import SQLiteApplicationRecorder
+
+from verification.merkle import Frontier, node_hash, root_from_leaves
+
+TILE_HEIGHT = 8
+"""A tile holds 2^8 = 256 hashes (C2SP tlog-tiles); level L nodes root 256^L leaves."""
+TILE_WIDTH = 1 << TILE_HEIGHT
+
+
+@dataclass(frozen=True)
+class LogState:
+    """How far integration has gone: last notification id read, tree size, compact frontier."""
+
+    position: int
+    size: int
+    frontier: Frontier
+
+
+@dataclass(frozen=True)
+class Leaf:
+    """One leaf of the log and the stream entry it is."""
+
+    index: int
+    notification_id: int
+    stream: str
+    seq: int
+    hash: bytes
+
+
+@dataclass(frozen=True)
+class StoredCheckpoint:
+    """A checkpoint the ledger signed."""
+
+    size: int
+    root: bytes
+    note: str
+    signed_at: str
+
+
+class LogCursor:
+    """SQL on the log tables inside one transaction, the same for SQLite and PostgreSQL."""
+
+    def __init__(self, cursor: Any, postgres: bool, schema: str) -> None:
+        self._cursor = cursor
+        self._postgres = postgres
+        self._prefix = f'"{schema}".' if postgres else ""
+
+    def _run(self, statement: str, params: Sequence[object] = ()) -> None:
+        text = statement.replace("{p}", self._prefix)
+        self._cursor.execute(text.replace("?", "%s") if self._postgres else text, params)
+
+    def _rows(self, statement: str, params: Sequence[object] = ()) -> list[Any]:
+        self._run(statement, params)
+        return list(self._cursor.fetchall())
+
+    def state(self, *, for_update: bool = False) -> LogState:
+        """The integration state (locked against other sequencers when `for_update`)."""
+        lock = " FOR UPDATE" if for_update and self._postgres else ""
+        row = self._rows("SELECT position, size, frontier FROM {p}log_state WHERE id = 1" + lock)[0]  # noqa: S608
+        return LogState(int(row["position"]), int(row["size"]), Frontier.from_bytes(bytes(row["frontier"])))
+
+    def set_state(self, state: LogState) -> None:
+        """Record how far integration has gone."""
+        self._run(
+            "UPDATE {p}log_state SET position = ?, size = ?, frontier = ? WHERE id = 1",
+            (state.position, state.size, state.frontier.to_bytes()),
+        )
+
+    def insert_leaves(self, leaves: Sequence[Leaf]) -> None:
+        """Append leaves (indexes must continue the log)."""
+        for leaf in leaves:
+            self._run(
+                "INSERT INTO {p}log_leaves (leaf_index, notification_id, stream, seq, leaf_hash) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (leaf.index, leaf.notification_id, leaf.stream, leaf.seq, leaf.hash),
+            )
+
+    def insert_tiles(self, nodes: Sequence[tuple[int, int, bytes]]) -> None:
+        """Store roots of newly complete 256^level subtrees: (level, node index, hash)."""
+        for level, index, digest in nodes:
+            self._run(
+                "INSERT INTO {p}log_tiles (level, node_index, hash) VALUES (?, ?, ?)", (level, index, digest)
+            )
+
+    def hashes(self, level: int, start: int, count: int) -> list[bytes]:
+        """`count` consecutive hashes of a level (0: leaves) from `start`: one range read."""
+        if level == 0:
+            rows = self._rows(
+                "SELECT leaf_hash AS hash FROM {p}log_leaves WHERE leaf_index >= ? AND leaf_index < ? "
+                "ORDER BY leaf_index",
+                (start, start + count),
+            )
+        else:
+            rows = self._rows(
+                "SELECT hash FROM {p}log_tiles WHERE level = ? AND node_index >= ? AND node_index < ? "
+                "ORDER BY node_index",
+                (level, start, start + count),
+            )
+        found = [bytes(row["hash"]) for row in rows]
+        if len(found) != count:
+            raise LookupError(f"level {level} holds {len(found)} of hashes {start}..{start + count - 1}")
+        return found
+
+    def leaf(self, index: int) -> Leaf | None:
+        """The leaf at an index."""
+        rows = self._rows("SELECT * FROM {p}log_leaves WHERE leaf_index = ?", (index,))
+        return _leaf(rows[0]) if rows else None
+
+    def leaf_of(self, stream: str, seq: int) -> Leaf | None:
+        """The leaf an entry became, if it has been integrated."""
+        rows = self._rows("SELECT * FROM {p}log_leaves WHERE stream = ? AND seq = ?", (stream, seq))
+        return _leaf(rows[0]) if rows else None
+
+    def leaves(self, start: int, stop: int) -> list[Leaf]:
+        """The leaves with index in [start, stop)."""
+        rows = self._rows(
+            "SELECT * FROM {p}log_leaves WHERE leaf_index >= ? AND leaf_index < ? ORDER BY leaf_index",
+            (start, stop),
+        )
+        return [_leaf(row) for row in rows]
+
+    def checkpoint(self, size: int | None = None) -> StoredCheckpoint | None:
+        """The checkpoint of a size, or the latest one."""
+        if size is None:
+            rows = self._rows("SELECT * FROM {p}log_checkpoints ORDER BY size DESC LIMIT 1")
+        else:
+            rows = self._rows("SELECT * FROM {p}log_checkpoints WHERE size = ?", (size,))
+        return _checkpoint(rows[0]) if rows else None
+
+    def checkpoints(self) -> list[StoredCheckpoint]:
+        """Every checkpoint, oldest first."""
+        return [_checkpoint(row) for row in self._rows("SELECT * FROM {p}log_checkpoints ORDER BY size")]
+
+    def insert_checkpoint(self, checkpoint: StoredCheckpoint) -> None:
+        """Store a newly signed checkpoint."""
+        self._run(
+            "INSERT INTO {p}log_checkpoints (size, root, note, signed_at) VALUES (?, ?, ?, ?)",
+            (checkpoint.size, checkpoint.root, checkpoint.note, checkpoint.signed_at),
+        )
+
+
+def _leaf(row: Any) -> Leaf:
+    return Leaf(
+        int(row["leaf_index"]),
+        int(row["notification_id"]),
+        row["stream"],
+        int(row["seq"]),
+        bytes(row["leaf_hash"]),
+    )
+
+
+def _checkpoint(row: Any) -> StoredCheckpoint:
+    return StoredCheckpoint(int(row["size"]), bytes(row["root"]), row["note"], str(row["signed_at"]))
+
+
+class TileHashSource:
+    """Subtree roots for proofs from leaves and tiles: O(log n) range reads whatever the log's size."""
+
+    def __init__(self, cursor: LogCursor) -> None:
+        self.cursor = cursor
+
+    def subtree_root(self, start: int, end: int) -> bytes:
+        """The RFC 9162 root of leaves [start, end); requires 0 <= start < end <= tree size."""
+        size = end - start
+        if size & (size - 1) == 0 and start % size == 0:
+            height = size.bit_length() - 1
+            level, rest = divmod(height, TILE_HEIGHT)
+            return root_from_leaves(self.cursor.hashes(level, start >> (TILE_HEIGHT * level), 1 << rest))
+        split = 1 << ((size - 1).bit_length() - 1)
+        return node_hash(self.subtree_root(start, start + split), self.subtree_root(start + split, end))
+
+
+class LogStore:
+    """Transactions on the log tables, on the connections of the event store's recorder."""
+
+    def __init__(self, recorder: ApplicationRecorder, schema: str) -> None:
+        self.recorder = recorder
+        self.postgres = isinstance(recorder, PostgresApplicationRecorder)
+        self.schema = schema
+
+    @contextmanager
+    def writing(self) -> Iterator[LogCursor]:
+        """A write transaction that holds the log's lock until it commits (or rolls back)."""
+        if isinstance(self.recorder, PostgresApplicationRecorder):
+            with self.recorder.datastore.transaction(commit=True) as cursor:
+                log = LogCursor(cursor, True, self.schema)
+                yield log
+            return
+        assert isinstance(self.recorder, SQLiteApplicationRecorder)
+        with self.recorder.datastore.get_connection(commit=True) as connection:
+            sqlite_cursor = connection.cursor()
+            sqlite_cursor.execute("BEGIN IMMEDIATE")  # take the write lock before reading the state
+            try:
+                yield LogCursor(sqlite_cursor, False, self.schema)
+            except BaseException:
+                connection.rollback()
+                raise
+            connection.commit()
+
+    @contextmanager
+    def reading(self) -> Iterator[LogCursor]:
+        """A read-only transaction: one consistent view of the log."""
+        with self.recorder.datastore.transaction(commit=False) as cursor:  # type: ignore[attr-defined]
+            yield LogCursor(cursor, self.postgres, self.schema)
