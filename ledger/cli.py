@@ -447,3 +447,7 @@ def _progress() -> Progress:
 def main() -> None:
     """Entry point of the `ledger` command."""
     app()
+
+
+if __name__ == "__main__":
+    main()

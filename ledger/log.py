@@ -61,6 +61,10 @@ class TransparencyLog:
         Leaves, tiles, the frontier and the position reached are written in one transaction, so a
         crash at any point leaves the log exactly as before or exactly after this batch.
         """
+        return self.integrate_batch(limit)[0]
+
+    def integrate_batch(self, limit: int) -> tuple[int, int]:
+        """Integrate the next `limit` notifications; return (leaves added, notifications read)."""
         try:
             with self.store.writing() as log:
                 state = log.state(for_update=True)
@@ -68,7 +72,7 @@ class TransparencyLog:
                     start=state.position + 1, limit=limit
                 )
                 if not notifications:
-                    return 0
+                    return 0, 0
                 leaves: list[Leaf] = []
                 for notification in notifications:
                     entry = getattr(self.ledger.mapper.to_domain_event(notification), "entry", None)
@@ -83,17 +87,19 @@ class TransparencyLog:
                 frontier = state.frontier.extend(leaf.hash for leaf in leaves)
                 _complete_tiles(log, state.size, frontier.size)
                 log.set_state(LogState(notifications[-1].id, frontier.size, frontier))
-                return len(leaves)
+                return len(leaves), len(notifications)
         except PersistenceError as error:
             raise StorageUnavailable(f"the log cannot be written: {error}") from error
 
     def integrate_all(self, batch: int = 1000, progress: Callable[[int], None] = lambda _: None) -> int:
         """Integrate until nothing is pending; return the number of new leaves."""
         total = 0
-        while added := self.integrate(batch):
+        while True:
+            added, read = self.integrate_batch(batch)
+            if not read:
+                return total
             total += added
             progress(added)
-        return total
 
     def sign_checkpoint(self, *, force: bool = False) -> StoredCheckpoint | None:
         """Sign a checkpoint of the current tree when it grew (or when forced); None if nothing new.

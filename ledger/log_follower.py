@@ -30,8 +30,8 @@ def follow(
     on_checkpoint: Callable[[StoredCheckpoint], None] = lambda _: None,
     listen_url: str | None = None,
 ) -> None:
-    """Until `stop` is set: integrate everything pending, sign a checkpoint at most every `interval`
-    seconds while the tree grows, then wait for the next commit. `listen_url` (PostgreSQL) lets
+    """Until `stop` is set: integrate batch after batch, sign a checkpoint every `interval` seconds
+    while the tree grows (a long backlog included), and when caught up wait for the next commit. `listen_url` (PostgreSQL) lets
     it wake as soon as a commit is announced instead of at the next poll.
     """
     waiter = _Waiter(listen_url)
@@ -39,7 +39,7 @@ def follow(
     try:
         while not stop.is_set():
             try:
-                tlog.integrate_all(batch)
+                _, read = tlog.integrate_batch(batch)
                 if time.monotonic() - last_signed >= interval:
                     signed = tlog.sign_checkpoint()
                     if signed is not None:
@@ -48,8 +48,9 @@ def follow(
             except StorageUnavailable:
                 stop.wait(1.0)  # the database is away; try again shortly
                 continue
-            due = max(0.0, interval - (time.monotonic() - last_signed))
-            waiter.wait(min(POLL_SECONDS, due) if due else POLL_SECONDS, stop)
+            if not read:  # caught up: sleep until a commit is announced or a checkpoint is due
+                due = interval - (time.monotonic() - last_signed)
+                waiter.wait(min(POLL_SECONDS, due) if due > 0 else POLL_SECONDS, stop)
     finally:
         waiter.close()
 

@@ -1,0 +1,188 @@
+"""The transparency log on SQLite and PostgreSQL: dense leaves in commit order, tiles, checkpoints."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from ledger import examples
+from ledger.application import Ledger
+from ledger.log import LogInconsistent
+from ledger.log_store import TILE_WIDTH, LogCursor, TileHashSource
+from ledger.posting import post_batch
+from tests.conftest import POSTGRES_URL, Backend, Issuer
+from verification.canonical import canonical_json
+from verification.checkpoint import open_checkpoint
+from verification.merkle import leaf_hash, root_from_leaves, verify_consistency, verify_inclusion
+from verification.note import parse_verifier_key
+
+
+def all_entries(ledger: Ledger) -> list[dict[str, object]]:
+    """Every entry in the event store, in notification order (index events carry none)."""
+    found = []
+    for notification in ledger.recorder.select_notifications(start=1, limit=1_000_000):
+        entry = getattr(ledger.mapper.to_domain_event(notification), "entry", None)
+        if entry is not None:
+            found.append(entry)
+    return found
+
+
+def post_many(ledger: Ledger, issuer: Issuer, learners: list[str], count: int) -> None:
+    """Post `count` enrolments spread over learners, in batches."""
+    documents = [
+        examples.sign(examples.enrolment(issuer.did, learners[i % len(learners)]), issuer.key) for i in range(count)
+    ]
+    for start in range(0, count, 250):
+        results = post_batch(ledger, documents[start : start + 250])
+        assert not [result for result in results if isinstance(result, Exception)]
+
+
+def test_every_entry_becomes_exactly_one_leaf_in_commit_order(
+    ledger: Ledger, exam_body: Issuer, university: Issuer, learner: str
+) -> None:
+    post_batch(ledger, [examples.sign(examples.enrolment(university.did, learner), university.key)])
+    ledger.tlog.integrate_all()
+    entries = all_entries(ledger)
+    kinds = [entry["kind"] for entry in entries]
+    assert kinds.count("organisation-registered") == 2 and "registration" in kinds and "enrolment" in kinds
+    with ledger.tlog.store.reading() as log:
+        leaves = log.leaves(0, 10_000)
+    assert [leaf.index for leaf in leaves] == list(range(len(entries)))
+    assert [leaf.hash for leaf in leaves] == [leaf_hash(canonical_json(entry)) for entry in entries]
+    assert [leaf.notification_id for leaf in leaves] == sorted(leaf.notification_id for leaf in leaves)
+    assert ledger.tlog.state().frontier.root() == root_from_leaves([leaf.hash for leaf in leaves])
+    assert ledger.tlog.integrate() == 0  # idempotent: nothing twice
+
+
+def test_notification_id_gaps_leave_no_gap_in_the_log(
+    backend: Backend, ledger: Ledger, university: Issuer, learner: str
+) -> None:
+    # A conflicting write rolls back after taking a notification id on PostgreSQL: a gap there.
+    other = backend.open()
+    try:
+        mine, theirs = ledger.learner_stream(learner), other.learner_stream(learner)
+        for stream in (mine, theirs):
+            stream.record(stream.next_entry("enrolment", ledger.clock(), credential="urn:uuid:x"), "c2VhbGVk")
+        ledger.save(mine)
+        with pytest.raises(Exception, match="(?i)unique|integrity|constraint"):
+            other.save(theirs)
+    finally:
+        other.close()
+    post_batch(ledger, [examples.sign(examples.enrolment(university.did, learner), university.key)])
+    ledger.tlog.integrate_all()
+    with ledger.tlog.store.reading() as log:
+        leaves = log.leaves(0, 10_000)
+    assert [leaf.index for leaf in leaves] == list(range(len(leaves)))
+    assert len(leaves) == len(all_entries(ledger))
+
+
+def test_tiles_and_proofs_over_many_leaves(ledger: Ledger, university: Issuer) -> None:
+    learners = [ledger.register_learner(uln, "L", "2000-01-01") for uln in ("1000000000", "1000000019")]
+    post_many(ledger, university, learners, 2 * TILE_WIDTH + 40)
+    ledger.tlog.integrate_all()
+    checkpoint = ledger.tlog.sign_checkpoint()
+    assert checkpoint is not None
+    size = checkpoint.size
+    with ledger.tlog.store.reading() as log:
+        assert len(log.hashes(1, 0, size // TILE_WIDTH)) == size // TILE_WIDTH
+        leaves = log.leaves(0, size)
+    assert checkpoint.root == root_from_leaves([leaf.hash for leaf in leaves])
+    for index in (0, 1, 255, 256, 300, size - 1):
+        proof = ledger.tlog.inclusion(index, size)
+        verify_inclusion(leaves[index].hash, index, size, proof, checkpoint.root)
+
+
+class CountingCursor(LogCursor):
+    """Counts range reads, to show proofs need O(log n) of them."""
+
+    reads = 0
+
+    def hashes(self, level: int, start: int, count: int) -> list[bytes]:
+        CountingCursor.reads += 1
+        return super().hashes(level, start, count)
+
+
+def test_a_proof_needs_logarithmically_many_reads(ledger: Ledger, university: Issuer) -> None:
+    learners = [ledger.register_learner("1000000000", "L", "2000-01-01")]
+    post_many(ledger, university, learners, TILE_WIDTH + 100)
+    ledger.tlog.integrate_all()
+    size = ledger.tlog.state().size
+    with ledger.tlog.store.reading() as log:
+        counting = CountingCursor(log._cursor, log._postgres, ledger.tlog.store.schema)
+        for index in (0, 17, size // 2, size - 1):
+            CountingCursor.reads = 0
+            TileHashSource(counting).subtree_root(0, size)
+            from verification.merkle import inclusion_proof
+
+            inclusion_proof(index, size, TileHashSource(counting))
+            assert CountingCursor.reads <= 2 * size.bit_length() + 4
+
+
+def test_checkpoints_are_signed_consistent_and_stored(ledger: Ledger, university: Issuer, learner: str) -> None:
+    verifier = parse_verifier_key(ledger.tlog.signer.verifier_key)
+    ledger.tlog.integrate_all()
+    first = ledger.tlog.sign_checkpoint()
+    assert first is not None
+    assert ledger.tlog.sign_checkpoint() is None  # nothing new, nothing signed
+    opened = open_checkpoint(first.note, verifier, origin="localhost:8000/log")
+    assert (opened.size, opened.root) == (first.size, first.root)
+    post_batch(ledger, [examples.sign(examples.enrolment(university.did, learner), university.key)])
+    ledger.tlog.integrate_all()
+    second = ledger.tlog.sign_checkpoint()
+    assert second is not None and second.size > first.size
+    proof = ledger.tlog.consistency(first.size, second.size)
+    verify_consistency(first.size, second.size, proof, first.root, second.root)
+    with ledger.tlog.store.reading() as log:
+        assert [cp.size for cp in log.checkpoints()] == [first.size, second.size]
+
+
+def _tamper(backend: Backend, statement: str) -> None:
+    """Change a stored leaf the way a malicious operator with SQL access would."""
+    if backend.name == "sqlite":
+        conn = sqlite3.connect(backend.settings.data_dir / "ledger.sqlite3", isolation_level=None)
+        conn.execute("DROP TRIGGER log_leaves_refuse_update")
+        conn.execute(statement)
+        conn.close()
+        return
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+        conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(backend.schema or "public")))
+        conn.execute("ALTER TABLE log_leaves DISABLE TRIGGER USER")
+        conn.execute(statement.encode())
+
+
+def test_the_ledger_refuses_to_sign_over_a_changed_log(
+    backend: Backend, ledger: Ledger, university: Issuer, learner: str
+) -> None:
+    ledger.tlog.integrate_all()
+    assert ledger.tlog.sign_checkpoint() is not None
+    post_batch(ledger, [examples.sign(examples.enrolment(university.did, learner), university.key)])
+    ledger.tlog.integrate_all()
+    other_hash = "randomblob(32)" if backend.name == "sqlite" else "sha256(leaf_hash)"
+    _tamper(backend, f"UPDATE log_leaves SET leaf_hash = {other_hash} WHERE leaf_index = 0")
+    with pytest.raises(LogInconsistent):
+        ledger.tlog.sign_checkpoint()
+    with ledger.tlog.store.reading() as log:
+        assert len(log.checkpoints()) == 1
+
+
+def test_the_log_tables_are_append_only(backend: Backend, ledger: Ledger, learner: str) -> None:
+    ledger.tlog.integrate_all()
+    assert ledger.tlog.sign_checkpoint() is not None
+    with ledger.tlog.store.writing() as log:
+        log.insert_tiles([(9, 0, bytes(32))])  # a row to refuse to change (inserting is allowed)
+    for statement in ("UPDATE log_leaves SET seq = 0", "DELETE FROM log_checkpoints", "DELETE FROM log_tiles"):
+        if backend.name == "sqlite":
+            conn = sqlite3.connect(backend.settings.data_dir / "ledger.sqlite3", isolation_level=None)
+            try:
+                with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+                    conn.execute(statement)
+            finally:
+                conn.close()
+        else:
+            with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+                conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(backend.schema or "public")))
+                with pytest.raises(psycopg.Error, match="append-only"):
+                    conn.execute(statement.encode())

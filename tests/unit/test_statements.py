@@ -1,0 +1,175 @@
+"""Receipts and status statements signed by the log key: round trips, tampering, confusion."""
+
+from __future__ import annotations
+
+import nacl.signing
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from verification.checkpoint import Checkpoint, open_checkpoint, sign_checkpoint
+from verification.errors import (
+    InvalidNoteSignature,
+    MalformedCheckpoint,
+    MalformedNote,
+    MalformedStatement,
+    NoteError,
+    OriginMismatch,
+    StatementOriginMismatch,
+    UnverifiedNote,
+)
+from verification.note import Verifier, sign_note
+from verification.statements import (
+    Receipt,
+    StatusStatement,
+    format_receipt,
+    format_status,
+    open_receipt,
+    open_status,
+    sign_receipt,
+    sign_status,
+)
+
+ORIGIN = "ledger.example/log"
+SEED = bytes(range(32))
+VERIFIER = Verifier(ORIGIN, bytes(nacl.signing.SigningKey(SEED).verify_key))
+OTHER_SEED = bytes(range(1, 33))
+ENTRY_HASH = "ab" * 32
+STREAM = "urn:uuid:7d3f1e2a-5b6c-4d8e-9f01-23456789abcd"
+CREDENTIAL = "urn:uuid:0b5f5a1e-6c1d-4c1e-9a0e-3f8e2b6d7c41"
+STATUS_CREDENTIAL = "urn:uuid:11111111-2222-4333-8444-555555555555"
+RECORDED_AT = "2024-07-01T09:00:05.123456Z"
+
+
+def receipt_note(seed: bytes = SEED, origin: str = ORIGIN) -> str:
+    return sign_receipt(origin, ENTRY_HASH, STREAM, 7, RECORDED_AT, signer_name=ORIGIN, seed=seed)
+
+
+def status_note(state: str = "valid", by: str | None = None, seed: bytes = SEED, origin: str = ORIGIN) -> str:
+    return sign_status(origin, CREDENTIAL, state, 42, by, signer_name=ORIGIN, seed=seed)
+
+
+def test_receipt_round_trip() -> None:
+    note = receipt_note()
+    assert note.startswith(
+        f"learner-ledger/receipt/v1\n{ORIGIN}\n{ENTRY_HASH}\n{STREAM}\n7\n{RECORDED_AT}\n\n\u2014 {ORIGIN} "
+    )
+    assert open_receipt(note, VERIFIER, ORIGIN) == Receipt(ORIGIN, ENTRY_HASH, STREAM, 7, RECORDED_AT)
+
+
+@pytest.mark.parametrize(
+    ("state", "by"), [("valid", None), ("superseded", STATUS_CREDENTIAL), ("revoked", STATUS_CREDENTIAL)]
+)
+def test_status_round_trip(state: str, by: str | None) -> None:
+    note = status_note(state, by)
+    by_line = "" if by is None else f"{by}\n"
+    assert note.startswith(f"learner-ledger/status/v1\n{ORIGIN}\n{CREDENTIAL}\n{state}\n42\n{by_line}\n")
+    assert open_status(note, VERIFIER, ORIGIN) == StatusStatement(ORIGIN, CREDENTIAL, state, 42, by)
+
+
+def test_wrong_key_is_refused() -> None:
+    with pytest.raises(UnverifiedNote):
+        open_receipt(receipt_note(seed=OTHER_SEED), VERIFIER, ORIGIN)
+    with pytest.raises(UnverifiedNote):
+        open_status(status_note(seed=OTHER_SEED), VERIFIER, ORIGIN)
+
+
+def test_wrong_origin_is_refused() -> None:
+    with pytest.raises(StatementOriginMismatch) as mismatch:
+        open_receipt(receipt_note(), VERIFIER, "other.example/log")
+    assert (mismatch.value.expected, mismatch.value.got) == ("other.example/log", ORIGIN)
+    assert isinstance(mismatch.value, OriginMismatch)
+    with pytest.raises(StatementOriginMismatch):
+        open_status(status_note(origin="shard-2.ledger.example/log"), VERIFIER, ORIGIN)
+
+
+@given(data=st.data())
+def test_any_changed_byte_is_refused(data: st.DataObject) -> None:
+    note = data.draw(
+        st.sampled_from([receipt_note(), status_note(), status_note("revoked", STATUS_CREDENTIAL)])
+    )
+    raw = bytearray(note.encode())
+    position = data.draw(st.integers(0, len(raw) - 1))
+    raw[position] ^= data.draw(st.integers(1, 255))
+    try:
+        tampered = raw.decode()
+    except UnicodeDecodeError:
+        return  # not text, so never a note
+    with pytest.raises(NoteError):
+        if note.startswith("learner-ledger/receipt"):
+            open_receipt(tampered, VERIFIER, ORIGIN)
+        else:
+            open_status(tampered, VERIFIER, ORIGIN)
+
+
+def test_signature_is_checked_before_the_text_is_parsed() -> None:
+    unsigned = receipt_note().replace("\n7\n", "\nseven\n")
+    with pytest.raises(InvalidNoteSignature):
+        open_receipt(unsigned, VERIFIER, ORIGIN)
+    well_signed_nonsense = sign_note("learner-ledger/receipt/v1\nnot a receipt\n", ORIGIN, SEED)
+    with pytest.raises(MalformedStatement):
+        open_receipt(well_signed_nonsense, VERIFIER, "not a receipt")
+
+
+def test_no_statement_opens_as_another_kind() -> None:
+    checkpoint = sign_checkpoint(Checkpoint(ORIGIN, 42, bytes(32)), ORIGIN, SEED)
+    receipt, status = receipt_note(), status_note("revoked", STATUS_CREDENTIAL)
+    for note in (receipt, status):
+        with pytest.raises((MalformedCheckpoint, OriginMismatch)):
+            open_checkpoint(note, VERIFIER, ORIGIN)
+        with pytest.raises(MalformedCheckpoint):
+            open_checkpoint(note, VERIFIER)  # even without the origin check, the lines do not fit
+    for note in (checkpoint, status):
+        with pytest.raises(MalformedStatement):
+            open_receipt(note, VERIFIER, ORIGIN)
+    for note in (checkpoint, receipt):
+        with pytest.raises(MalformedStatement):
+            open_status(note, VERIFIER, ORIGIN)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        f"learner-ledger/receipt/v1\n{ORIGIN}\n{ENTRY_HASH.upper()}\n{STREAM}\n7\n{RECORDED_AT}\n",
+        f"learner-ledger/receipt/v1\n{ORIGIN}\n{ENTRY_HASH[:-2]}\n{STREAM}\n7\n{RECORDED_AT}\n",
+        f"learner-ledger/receipt/v1\n{ORIGIN}\n{ENTRY_HASH}\n{STREAM.upper()}\n7\n{RECORDED_AT}\n",
+        f"learner-ledger/receipt/v1\n{ORIGIN}\n{ENTRY_HASH}\n{STREAM}\n07\n{RECORDED_AT}\n",
+        f"learner-ledger/receipt/v1\n{ORIGIN}\n{ENTRY_HASH}\n{STREAM}\n0\n{RECORDED_AT}\n",
+        f"learner-ledger/receipt/v1\n{ORIGIN}\n{ENTRY_HASH}\n{STREAM}\n7\n2024-07-01T09:00:05\n",
+        f"learner-ledger/receipt/v1\n{ORIGIN}\n{ENTRY_HASH}\n{STREAM}\n7\n{RECORDED_AT}\nextra\n",
+        f"learner-ledger/receipt/v1\n{ORIGIN}\n{ENTRY_HASH}\n{STREAM}\n7\n",
+        f"learner-ledger/receipt/v2\n{ORIGIN}\n{ENTRY_HASH}\n{STREAM}\n7\n{RECORDED_AT}\n",
+        f"learner-ledger/status/v1\n{ORIGIN}\n{CREDENTIAL}\nvalid\n42\n{STATUS_CREDENTIAL}\n",  # valid names no one
+        f"learner-ledger/status/v1\n{ORIGIN}\n{CREDENTIAL}\nrevoked\n42\n",  # revoked by whom?
+        f"learner-ledger/status/v1\n{ORIGIN}\n{CREDENTIAL}\nexpired\n42\n",
+        f"learner-ledger/status/v1\n{ORIGIN}\n{CREDENTIAL}\nvalid\n042\n",
+        f"learner-ledger/status/v1\n{ORIGIN}\n{CREDENTIAL}\nvalid\n-1\n",
+        f"learner-ledger/status/v1\n{ORIGIN}\nurn:uuid:nope\nvalid\n42\n",
+        f"learner-ledger/status/v1\n{ORIGIN}\n{CREDENTIAL}\nrevoked\n42\nurn:uuid:nope\n",
+        f"learner-ledger/status/v1\n{ORIGIN}\n{CREDENTIAL}\nrevoked\n42\n{STATUS_CREDENTIAL}\nmore\n",
+    ],
+)
+def test_strict_parsing_of_signed_text(text: str) -> None:
+    note = sign_note(text, ORIGIN, SEED)
+    with pytest.raises(MalformedStatement):
+        if text.startswith("learner-ledger/receipt"):
+            open_receipt(note, VERIFIER, ORIGIN)
+        else:
+            open_status(note, VERIFIER, ORIGIN)
+
+
+def test_signing_refuses_what_opening_would_refuse() -> None:
+    with pytest.raises(MalformedStatement):
+        format_receipt(Receipt(ORIGIN, ENTRY_HASH, STREAM, 0, RECORDED_AT))
+    with pytest.raises(MalformedStatement):
+        format_receipt(Receipt(f"{ORIGIN}\nforged", ENTRY_HASH, STREAM, 7, RECORDED_AT))
+    with pytest.raises(MalformedStatement):
+        format_receipt(Receipt(ORIGIN, ENTRY_HASH, STREAM, 7, f"{RECORDED_AT}\nforged"))
+    with pytest.raises(MalformedStatement):
+        format_status(StatusStatement(ORIGIN, CREDENTIAL, "revoked", 42))
+    with pytest.raises(MalformedStatement):
+        format_status(StatusStatement(ORIGIN, CREDENTIAL, "valid", 42, STATUS_CREDENTIAL))
+    with pytest.raises(MalformedStatement):
+        format_status(StatusStatement(ORIGIN, CREDENTIAL, "valid", True))  # type: ignore[arg-type]
+    with pytest.raises(MalformedNote):
+        sign_note("no final newline", ORIGIN, SEED)

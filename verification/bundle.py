@@ -1,0 +1,195 @@
+"""Offline proof bundles: everything needed to verify one credential with only the log's key.
+
+A bundle is one JSON object (I-JSON: no duplicate keys, no floats; unknown members are refused):
+
+    {
+      "type": "LearnerLedgerBundle",
+      "version": 1,
+      "credential": { the signed W3C VC 2.0, with its eddsa-jcs-2022 proof },
+      "salt": "<standard base64 of the 32-byte salt>",
+      "entry": { the learner-stream entry (DESIGN §3): "v", "learner", "seq", "prev", "kind",
+                 "credential", "issuer", "key", "commitment", "recorded_at" },
+      "proof": "<C2SP tlog-proof text: the index of the entry's leaf, its inclusion proof, and the
+                 signed checkpoint note>",
+      "registry": [
+        { "entry": { an entry of the issuing organisation's stream: "v", "organisation", "seq",
+                     "prev", "kind", "data", "recorded_at" },
+          "proof": "<tlog-proof text of that entry against the SAME checkpoint note>" },
+        ... every entry of the organisation's stream the checkpoint covers, from seq 1, in order
+      ],
+      "status": "<the log-signed status note (verification.statements) for this credential, as of
+                  the checkpoint>",
+      "consistency": { "<older tree size>": ["<base64 hash>", ...], ... }     (optional)
+    }
+
+- The leaf of an entry is `SHA-256(0x00 ‖ JCS(entry))` (RFC 9162), and `entry.commitment` is
+  hex `SHA-256(salt ‖ JCS(credential))`, so the log proves the credential without holding it.
+- `entry.key` is the did:key verification method `did:key:z6Mk…#z6Mk…` of the signing key; the
+  credential's `proof.verificationMethod` is `<issuer DID>#z6Mk…` for the same key.
+- Organisation entry kinds: `organisation-registered` (data: slug, name, kind, did), `key-added`
+  (key, validFrom), `key-retired` (key, retiredAt), `key-compromised` (key, compromisedAt),
+  `accreditation-granted` (kinds, scopes, validFrom, validUntil or null).
+- The status note reads `learner-ledger/status/v1`, the origin, the credential id, `valid`,
+  `superseded` or `revoked`, the checkpoint's size, and (unless valid) the StatusCredential's id.
+- `consistency` maps an older tree size to the RFC 9162 consistency proof from that size to the
+  checkpoint's size, so a verifier who saw an older checkpoint can check the log only grew.
+
+`verify_bundle` needs the log's pinned verifier key (whose name is the log's origin) and nothing
+else: no network, no clock but the one given, and it never raises for a bad bundle.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from verification.bundle_shape import Bundle, RegistryItem, assemble_bundle, parse_bundle
+from verification.checkpoint import Checkpoint
+from verification.errors import MalformedBundle
+from verification.issuer_checks import (
+    check_accredited,
+    check_commitment,
+    check_key_bound,
+    check_key_not_compromised,
+    check_key_valid,
+    check_proof_signature,
+    credential_issuer,
+)
+from verification.log_checks import (
+    check_checkpoint_signature,
+    check_consistency,
+    check_inclusion,
+    check_registry_in_log,
+    check_status,
+    read_trusted_keys,
+)
+from verification.note import Verifier
+from verification.report import CHECK_NAMES, Report, day, failed, moment, not_checked, passed
+from verification.trust import RegistryState, credential_kind, parse_instant
+
+__all__ = ["Bundle", "RegistryItem", "assemble_bundle", "parse_bundle", "verify_bundle"]
+
+_NOUNS = {
+    "enrolment": "enrolment",
+    "assessment": "assessment result",
+    "award": "award",
+    "admission": "admission decision",
+    "recruitment": "employment record",
+}
+
+# What to say of the simpler kinds: "<first><separator><second>" of their subject fields.
+_PLAIN_FIELDS = {
+    "assessment": (", ", "assessment", "result"),
+    "enrolment": (" at ", "programme", "provider"),
+    "recruitment": (" at ", "role", "employer"),
+}
+
+
+def verify_bundle(
+    bundle: object,
+    trusted_log_keys: Sequence[Verifier | str],
+    last_seen: Checkpoint | None = None,
+    now: datetime | None = None,
+) -> Report:
+    """Verify a proof bundle (object, JSON text or bytes) offline; every outcome is in the report."""
+    try:
+        parsed = parse_bundle(bundle)
+    except MalformedBundle as error:
+        checks = [failed("bundle-format", f"This is not a readable proof bundle: {error}.")]
+        checks += [not_checked(name, "Not checked: the bundle is not readable.") for name in CHECK_NAMES[1:]]
+        return Report.decide(checks, (), "", None)
+    verifiers, problems = read_trusted_keys(trusted_log_keys)
+    note = parsed.proof.checkpoint_note
+    checkpoint_check, checkpoint = check_checkpoint_signature(note, verifiers, problems)
+    signature_check, signed = check_proof_signature(parsed.credential)
+    key_check, record = check_key_bound(signed, parsed.issuer_registry)
+    compromise_check, later = check_key_not_compromised(signed, record, parsed.entry["recorded_at"])
+    registry = parsed.registry
+    status_check, _ = check_status(parsed.status, verifiers, checkpoint, parsed.credential.get("id"))
+    checks = [
+        passed("bundle-format", "The bundle is complete and well formed."),
+        checkpoint_check,
+        signature_check,
+        key_check,
+        check_key_valid(signed, record),
+        compromise_check,
+        check_accredited(signed, parsed.issuer_registry),
+        check_commitment(parsed.credential, parsed.salt, parsed.entry),
+        check_inclusion(parsed.entry, parsed.proof, checkpoint),
+        check_registry_in_log(
+            [item.entry for item in registry], [item.proof for item in registry], checkpoint, note
+        ),
+        check_consistency(checkpoint, last_seen, parsed.consistency),
+        status_check,
+    ]
+    optional = set()
+    if last_seen is None:
+        optional.add("consistency-with-last-seen")
+    if credential_kind(parsed.credential) == "status":
+        optional.add("issuer-accredited")
+    now = now or datetime.now(UTC)
+    now = now if now.tzinfo is not None else now.replace(tzinfo=UTC)
+    notes = [*([later] if later else []), *_expiry(parsed.credential, now)]
+    headline = _headline(parsed.credential, parsed.entry, parsed.issuer_registry)
+    return Report.decide(checks, optional, headline, checkpoint, notes)
+
+
+def _headline(document: Mapping[str, Any], entry: Mapping[str, Any], registry: RegistryState) -> str:
+    """The verdict for a credential that passed: what it says, who issued it, when, when recorded."""
+    kind = credential_kind(document)
+    subject = document.get("credentialSubject")
+    subject = subject if isinstance(subject, Mapping) else {}
+    if kind == "status":
+        action = "supersedes" if "supersedes" in subject else "revokes"
+        noun, what = (
+            ("correction" if action == "supersedes" else "revocation"),
+            f"{action} {subject.get(action)}",
+        )
+    else:
+        noun, what = _NOUNS.get(kind or "", "credential"), _describe(kind, subject)
+    issuer = credential_issuer(document) or registry.did
+    if registry.name and issuer == registry.did:
+        issuer = f"{registry.name} ({issuer})"
+    valid_from = parse_instant(document.get("validFrom"))
+    recorded = parse_instant(entry.get("recorded_at"))
+    parts = [what] if what else []
+    parts.append(f"issued by {issuer}")
+    if valid_from is not None:
+        parts.append(f"valid from {day(valid_from)}")
+    if recorded is not None:
+        parts.append(f"recorded in the ledger at {moment(recorded)}")
+    return f"This {noun} is genuine: {', '.join(parts)}."
+
+
+def _describe(kind: str | None, subject: Mapping[str, Any]) -> str:
+    """A few words of what the credential says, from whichever of its fields are text."""
+    if kind == "award":
+        results = subject.get("result")
+        result = _text(results[0], "value") if isinstance(results, list) and results else ""
+        return _join(", ", _text(subject.get("achievement"), "name"), result)
+    if kind == "enrolment" and "outcome" in subject:
+        return _join(" on ", _join(" ", "enrolment", _text(subject, "outcome")), _text(subject, "endDate"))
+    if kind == "admission":
+        programme = _join(" at ", _text(subject, "programme"), _text(subject, "institution"))
+        return _join(" for ", _text(subject, "decision"), programme)
+    separator, first, second = _PLAIN_FIELDS.get(kind or "", ("", "", ""))
+    return _join(separator, _text(subject, first), _text(subject, second))
+
+
+def _text(holder: object, name: str) -> str:
+    value = holder.get(name) if isinstance(holder, Mapping) else None
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _join(separator: str, *words: str) -> str:
+    return separator.join(word for word in words if word)
+
+
+def _expiry(document: Mapping[str, Any], now: datetime) -> list[str]:
+    valid_until = parse_instant(document.get("validUntil"))
+    if valid_until is None or valid_until > now:
+        return []
+    return [
+        f"It expired on {day(valid_until)}; an expired credential is still a true record of what was issued."
+    ]

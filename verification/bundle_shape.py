@@ -1,0 +1,227 @@
+"""The JSON shape of a proof bundle (see verification.bundle): reading it strictly, and writing it."""
+
+from __future__ import annotations
+
+import base64
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from verification.canonical import canonical_json, parse_json
+from verification.errors import (
+    CanonicalizationError,
+    MalformedBundle,
+    MalformedJSON,
+    MalformedRegistry,
+    MalformedTlogProof,
+)
+from verification.merkle import HASH_SIZE
+from verification.note import decode_base64
+from verification.tlog_proof import TlogProof, format_tlog_proof, parse_tlog_proof
+from verification.trust import RegistryState, fold_registry
+
+BUNDLE_TYPE = "LearnerLedgerBundle"
+BUNDLE_VERSION = 1
+LEARNER_ENTRY_FIELDS = frozenset(
+    ("v", "learner", "seq", "prev", "kind", "credential", "issuer", "key", "commitment", "recorded_at")
+)
+ORGANISATION_ENTRY_FIELDS = frozenset(("v", "organisation", "seq", "prev", "kind", "data", "recorded_at"))
+_REQUIRED = frozenset(("type", "version", "credential", "salt", "entry", "proof", "registry", "status"))
+_MEMBERS = _REQUIRED | {"consistency"}
+_HEX_HASH = re.compile(r"[0-9a-f]{64}")
+_SIZE = re.compile(r"[1-9][0-9]{0,19}")
+# RFC 9162 consistency proofs between trees of under 2**64 leaves hold fewer than 128 hashes.
+_MAX_CONSISTENCY_HASHES = 128
+_MAX_CONSISTENCY_PROOFS = 64
+
+
+@dataclass(frozen=True)
+class RegistryItem:
+    """One entry of the issuing organisation's stream and its tlog-proof."""
+
+    entry: dict[str, Any]
+    proof: TlogProof
+
+
+@dataclass(frozen=True)
+class Bundle:
+    """A proof bundle read from its JSON form; nothing in it is trusted yet."""
+
+    credential: dict[str, Any]
+    salt: bytes
+    entry: dict[str, Any]
+    proof: TlogProof
+    registry: tuple[RegistryItem, ...]
+    status: str
+    consistency: dict[int, tuple[bytes, ...]]
+    issuer_registry: RegistryState
+    """The registry entries replayed: what they say, before any of it is proven."""
+
+
+def parse_bundle(value: object) -> Bundle:
+    """Read a bundle (a JSON object, or its text or bytes) strictly; raise MalformedBundle."""
+    if isinstance(value, str | bytes):
+        try:
+            value = parse_json(value)
+        except MalformedJSON as error:
+            raise MalformedBundle(f"the bundle is not JSON: {error}") from None
+    document = _object(value, "the bundle", _REQUIRED, _MEMBERS)
+    if document["type"] != BUNDLE_TYPE:
+        raise MalformedBundle(f"type is {document['type']!r}, not {BUNDLE_TYPE!r}")
+    if not _is_int(document["version"]) or document["version"] != BUNDLE_VERSION:
+        raise MalformedBundle(
+            f"version is {document['version']!r}; this verifier reads version {BUNDLE_VERSION}"
+        )
+    credential = _object(document["credential"], "credential")
+    _canonical(credential, "credential")
+    registry = _registry(document["registry"])
+    try:
+        issuer_registry = fold_registry([item.entry for item in registry])
+    except MalformedRegistry as error:
+        raise MalformedBundle(f"registry: {error}") from None
+    status = document["status"]
+    if not isinstance(status, str) or not status:
+        raise MalformedBundle("status must be the signed status note, as text")
+    return Bundle(
+        credential=credential,
+        salt=_salt(document["salt"]),
+        entry=_entry(document["entry"], "entry", LEARNER_ENTRY_FIELDS, "learner"),
+        proof=_proof(document["proof"], "proof"),
+        registry=registry,
+        status=status,
+        consistency=_consistency(document.get("consistency", {})),
+        issuer_registry=issuer_registry,
+    )
+
+
+def assemble_bundle(
+    credential: Mapping[str, Any],
+    salt: bytes,
+    entry: Mapping[str, Any],
+    proof: TlogProof | str,
+    *,
+    registry: Sequence[tuple[Mapping[str, Any], TlogProof | str]],
+    status: str,
+    consistency: Mapping[int, Sequence[bytes]] | None = None,
+) -> dict[str, Any]:
+    """The JSON object of a bundle, from its parts (tlog-proofs as objects or as text)."""
+    bundle: dict[str, Any] = {
+        "type": BUNDLE_TYPE,
+        "version": BUNDLE_VERSION,
+        "credential": dict(credential),
+        "salt": base64.b64encode(salt).decode("ascii"),
+        "entry": dict(entry),
+        "proof": _proof_text(proof),
+        "registry": [
+            {"entry": dict(item), "proof": _proof_text(item_proof)} for item, item_proof in registry
+        ],
+        "status": status,
+    }
+    if consistency:
+        bundle["consistency"] = {
+            str(size): [base64.b64encode(node).decode("ascii") for node in hashes]
+            for size, hashes in sorted(consistency.items())
+        }
+    return bundle
+
+
+def _proof_text(proof: TlogProof | str) -> str:
+    return proof if isinstance(proof, str) else format_tlog_proof(proof)
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _object(
+    value: object, where: str, required: frozenset[str] = frozenset(), allowed: frozenset[str] | None = None
+) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise MalformedBundle(f"{where} must be a JSON object, not {type(value).__name__}")
+    missing = sorted(required - value.keys())
+    if missing:
+        raise MalformedBundle(f"{where} lacks {', '.join(missing)}")
+    unknown = sorted(str(name) for name in value.keys() - (allowed or value.keys()))
+    if unknown:
+        raise MalformedBundle(f"{where} has members this verifier does not know: {', '.join(unknown)}")
+    return value
+
+
+def _canonical(value: object, where: str) -> None:
+    try:
+        canonical_json(value)
+    except CanonicalizationError as error:
+        raise MalformedBundle(f"{where} cannot be put in canonical JSON form: {error}") from None
+
+
+def _salt(value: object) -> bytes:
+    try:
+        salt = decode_base64(value) if isinstance(value, str) else b""
+    except ValueError:
+        salt = b""
+    if len(salt) != 32:
+        raise MalformedBundle("salt must be the standard base64 of 32 bytes")
+    return salt
+
+
+def _entry(value: object, where: str, fields: frozenset[str], stream_field: str) -> dict[str, Any]:
+    entry = _object(value, where, fields, fields)
+    _canonical(entry, where)
+    if not _is_int(entry["v"]) or entry["v"] != 1:
+        raise MalformedBundle(f"{where}.v must be 1")
+    if not _is_int(entry["seq"]) or entry["seq"] < 1:
+        raise MalformedBundle(f"{where}.seq must be a whole number from 1")
+    for name in ("prev", "commitment"):
+        if name in fields and not (isinstance(entry[name], str) and _HEX_HASH.fullmatch(entry[name])):
+            raise MalformedBundle(f"{where}.{name} must be 64 lower-case hex digits")
+    for name in sorted(fields - {"v", "seq", "prev", "commitment", "data"}):
+        if not isinstance(entry[name], str) or not entry[name]:
+            raise MalformedBundle(f"{where}.{name} must be a non-empty string")
+    if stream_field == "organisation" and not isinstance(entry["data"], dict):
+        raise MalformedBundle(f"{where}.data must be a JSON object")
+    return entry
+
+
+def _proof(value: object, where: str) -> TlogProof:
+    if not isinstance(value, str):
+        raise MalformedBundle(f"{where} must be a C2SP tlog-proof, as text")
+    try:
+        return parse_tlog_proof(value)
+    except MalformedTlogProof as error:
+        raise MalformedBundle(f"{where}: {error}") from None
+
+
+def _registry(value: object) -> tuple[RegistryItem, ...]:
+    if not isinstance(value, list) or not value:
+        raise MalformedBundle("registry must list the issuing organisation's entries, from its first")
+    items = []
+    for position, item in enumerate(value):
+        where = f"registry[{position}]"
+        members = _object(item, where, frozenset(("entry", "proof")), frozenset(("entry", "proof")))
+        entry = _entry(members["entry"], f"{where}.entry", ORGANISATION_ENTRY_FIELDS, "organisation")
+        items.append(RegistryItem(entry, _proof(members["proof"], f"{where}.proof")))
+    return tuple(items)
+
+
+def _consistency(value: object) -> dict[int, tuple[bytes, ...]]:
+    if not isinstance(value, dict) or len(value) > _MAX_CONSISTENCY_PROOFS:
+        raise MalformedBundle(f"consistency must map at most {_MAX_CONSISTENCY_PROOFS} tree sizes to proofs")
+    proofs: dict[int, tuple[bytes, ...]] = {}
+    for size, hashes in value.items():
+        if not isinstance(size, str) or not _SIZE.fullmatch(size):
+            raise MalformedBundle(f"consistency size {str(size)[:24]!r} is not a decimal tree size")
+        if not isinstance(hashes, list) or len(hashes) > _MAX_CONSISTENCY_HASHES:
+            raise MalformedBundle(f"consistency[{size}] must be a list of base64 hashes")
+        proofs[int(size)] = tuple(_hash(node, f"consistency[{size}]") for node in hashes)
+    return proofs
+
+
+def _hash(value: object, where: str) -> bytes:
+    try:
+        node = decode_base64(value) if isinstance(value, str) else b""
+    except ValueError:
+        node = b""
+    if len(node) != HASH_SIZE:
+        raise MalformedBundle(f"{where} holds something other than the base64 of a {HASH_SIZE}-byte hash")
+    return node

@@ -1,0 +1,245 @@
+"""The checks of a bundle against the log: checkpoint, inclusion, registry, consistency, status."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from verification.canonical import canonical_json
+from verification.checkpoint import Checkpoint, parse_checkpoint
+from verification.entries import check_chain
+from verification.errors import (
+    InvalidNoteSignature,
+    InvalidTreeSizes,
+    MerkleError,
+    StatementOriginMismatch,
+    UnverifiedNote,
+    VerificationError,
+)
+from verification.merkle import EMPTY_ROOT, leaf_hash, verify_consistency, verify_inclusion
+from verification.note import Verifier, open_note, parse_verifier_key
+from verification.report import Check, failed, not_checked, passed
+from verification.statements import StatusStatement, open_status
+from verification.tlog_proof import TlogProof
+
+_NO_CHECKPOINT = "Not checked: the ledger's checkpoint could not be verified."
+_FORKED = (
+    "The ledger has shown you two different histories; report this to the ledger's auditors and do not "
+    "rely on it."
+)
+
+
+def read_trusted_keys(keys: Sequence[Verifier | str]) -> tuple[list[Verifier], list[str]]:
+    """The pinned log keys as Verifiers, and a sentence for each that is not a verifier key."""
+    verifiers: list[Verifier] = []
+    problems: list[str] = []
+    for key in keys:
+        if isinstance(key, Verifier):
+            verifiers.append(key)
+            continue
+        if not isinstance(key, str):
+            problems.append(f"a pinned ledger key is a {type(key).__name__}, not a verifier key")
+            continue
+        try:
+            verifiers.append(parse_verifier_key(key))
+        except VerificationError as error:
+            problems.append(f"the pinned ledger key {key[:60]!r} is not a verifier key ({error})")
+    return verifiers, problems
+
+
+def check_checkpoint_signature(
+    note: str, verifiers: Sequence[Verifier], problems: Sequence[str]
+) -> tuple[Check, Checkpoint | None]:
+    """checkpoint-signature: a pinned key whose name is the checkpoint's origin signed it."""
+    name = "checkpoint-signature"
+    if problems and not verifiers:
+        return failed(name, f"No ledger key to check against: {'; '.join(problems)}."), None
+    opened = _open_checkpoint(note, verifiers)
+    if isinstance(opened, str):
+        return failed(name, opened), None
+    return passed(
+        name,
+        f"The ledger's signature on its checkpoint is valid (log {opened.origin}, {opened.size} entries).",
+    ), opened
+
+
+def _open_checkpoint(note: str, verifiers: Sequence[Verifier]) -> Checkpoint | str:
+    """The checkpoint, its signature verified before it is parsed; or why it cannot be relied on."""
+    try:
+        text, signers = open_note(note, verifiers)
+        checkpoint = parse_checkpoint(text)
+    except UnverifiedNote:
+        return (
+            "The checkpoint is not signed by the ledger key you trust: this bundle may not come from "
+            "that ledger, so do not rely on it."
+        )
+    except InvalidNoteSignature:
+        return "The checkpoint was altered after the ledger signed it: do not rely on it."
+    except VerificationError as error:
+        return f"The checkpoint is damaged ({error}): do not rely on it."
+    if checkpoint.origin not in signers:
+        return (
+            f"The checkpoint names the log {checkpoint.origin!r}, but it was signed by the key of "
+            f"{', '.join(signers)}: do not rely on it."
+        )
+    return checkpoint
+
+
+def check_inclusion(entry: Mapping[str, Any], proof: TlogProof, checkpoint: Checkpoint | None) -> Check:
+    """inclusion-in-checkpoint: the entry's leaf is at the proof's index under the checkpoint's root."""
+    name = "inclusion-in-checkpoint"
+    if checkpoint is None:
+        return not_checked(name, _NO_CHECKPOINT)
+    try:
+        verify_inclusion(
+            leaf_hash(canonical_json(entry)), proof.index, checkpoint.size, proof.hashes, checkpoint.root
+        )
+    except MerkleError:
+        return failed(
+            name,
+            f"The ledger's log does not hold this entry at position {proof.index}: the entry or its proof "
+            "was altered, so do not rely on it.",
+        )
+    return passed(
+        name, f"The ledger entry is entry {proof.index} of the ledger's log of {checkpoint.size} entries."
+    )
+
+
+def check_registry_in_log(
+    entries: Sequence[Mapping[str, Any]],
+    proofs: Sequence[TlogProof],
+    checkpoint: Checkpoint | None,
+    note: str,
+) -> Check:
+    """registry-in-log: every registry entry is in the log under the same checkpoint, chained from 1."""
+    name = "registry-in-log"
+    if checkpoint is None:
+        return not_checked(name, _NO_CHECKPOINT)
+    for entry, proof in zip(entries, proofs, strict=True):
+        if proof.checkpoint_note != note:
+            return failed(
+                name,
+                f"The issuer's registry entry {entry.get('seq')} is proven against another checkpoint: "
+                "the key and accreditation checks cannot be relied on.",
+            )
+        try:
+            verify_inclusion(
+                leaf_hash(canonical_json(entry)), proof.index, checkpoint.size, proof.hashes, checkpoint.root
+            )
+        except MerkleError:
+            return failed(
+                name,
+                f"The issuer's registry entry {entry.get('seq')} is not in the ledger's log as shown: "
+                "the key and accreditation checks cannot be relied on.",
+            )
+    breaks = check_chain(entries, stream_field="organisation")
+    if breaks:
+        return failed(
+            name,
+            f"The issuer's registry entries are not one unbroken chain ({breaks[0]}): the key and "
+            "accreditation checks cannot be relied on.",
+        )
+    return passed(
+        name,
+        f"All {len(entries)} of the issuer's registry entries are in the ledger's log, in an unbroken chain.",
+    )
+
+
+def check_consistency(
+    checkpoint: Checkpoint | None, last_seen: Checkpoint | None, proofs: Mapping[int, Sequence[bytes]]
+) -> Check:
+    """consistency-with-last-seen: the checkpoint extends the last one this verifier saw."""
+    name = "consistency-with-last-seen"
+    if checkpoint is None or last_seen is None:
+        unseen = "No earlier checkpoint was given, so consistency with it was not checked."
+        return not_checked(name, _NO_CHECKPOINT if last_seen is not None else unseen)
+    reason = _why_not_comparable(checkpoint, last_seen, proofs)
+    if reason is not None:
+        return not_checked(name, reason)
+    try:
+        verify_consistency(
+            last_seen.size, checkpoint.size, proofs.get(last_seen.size, ()), last_seen.root, checkpoint.root
+        )
+    except InvalidTreeSizes:
+        # Every log extends the empty one; RFC 9162 has no proof for it, only the empty root to match.
+        if last_seen.size != 0 or last_seen.root != EMPTY_ROOT:
+            return failed(name, _FORKED)
+    except MerkleError:
+        return failed(name, _FORKED)
+    if last_seen.size == checkpoint.size:
+        return passed(name, f"The checkpoint is the same one you saw before ({last_seen.size} entries).")
+    return passed(
+        name,
+        f"The ledger's log of {checkpoint.size} entries extends the {last_seen.size}-entry log you saw "
+        "before, without changing it.",
+    )
+
+
+def _why_not_comparable(
+    checkpoint: Checkpoint, last_seen: Checkpoint, proofs: Mapping[int, Sequence[bytes]]
+) -> str | None:
+    """Why the bundle cannot show its checkpoint extends the one last seen, if it cannot."""
+    if last_seen.origin != checkpoint.origin:
+        return (
+            f"The checkpoint you saw before is of another log ({last_seen.origin}): they cannot be compared."
+        )
+    if last_seen.size > checkpoint.size:
+        return (
+            f"This bundle's checkpoint ({checkpoint.size} entries) is older than the one you saw "
+            f"({last_seen.size} entries); ask the ledger for a newer bundle."
+        )
+    if 0 < last_seen.size < checkpoint.size and last_seen.size not in proofs:
+        return (
+            f"The bundle carries no consistency proof from the {last_seen.size}-entry checkpoint you saw; "
+            f"ask the ledger for a bundle with consistency from size {last_seen.size}."
+        )
+    return None
+
+
+def check_status(
+    note: str, verifiers: Sequence[Verifier], checkpoint: Checkpoint | None, credential_id: object
+) -> tuple[Check, StatusStatement | None]:
+    """status: the ledger's signed status names this credential, the same checkpoint, and `valid`."""
+    name = "status"
+    if checkpoint is None:
+        return not_checked(name, _NO_CHECKPOINT), None
+    statement = _open_status(note, [v for v in verifiers if v.name == checkpoint.origin], checkpoint.origin)
+    if isinstance(statement, str):
+        return failed(name, statement), None
+    if statement.credential != credential_id:
+        problem = "The status statement in the bundle is about another credential: do not rely on it."
+    elif statement.checkpoint_size != checkpoint.size:
+        problem = (
+            f"The status statement is as of {statement.checkpoint_size} entries, not this checkpoint's "
+            f"{checkpoint.size}, so it may be out of date: do not rely on it."
+        )
+    elif statement.state == "superseded":
+        problem = (
+            f"The issuer corrected this result; the replacement is named in the correction {statement.by}. "
+            "Do not rely on this version."
+        )
+    elif statement.state == "revoked":
+        problem = f"The issuer revoked this credential (revocation {statement.by}): do not rely on it."
+    else:
+        sentence = (
+            f"The issuer has not corrected or revoked this credential (as of {checkpoint.size} log entries)."
+        )
+        return passed(name, sentence), statement
+    return failed(name, problem), statement
+
+
+def _open_status(note: str, verifiers: Sequence[Verifier], origin: str) -> StatusStatement | str:
+    """The status statement under the log's key, signature first; or why it cannot be read."""
+    problem: VerificationError | None = None
+    for verifier in verifiers:
+        try:
+            return open_status(note, verifier, origin)
+        except VerificationError as error:
+            problem = problem if isinstance(problem, InvalidNoteSignature) else error
+    if isinstance(problem, StatementOriginMismatch):
+        reason = "is for another log"
+    elif problem is None or isinstance(problem, UnverifiedNote | InvalidNoteSignature):
+        reason = "is not signed by the ledger key you trust"
+    else:
+        reason = "is damaged or not a status statement"
+    return f"The ledger's status statement for this credential {reason}: do not rely on it."

@@ -1,0 +1,171 @@
+"""Receipts and status statements: C2SP signed notes by the ledger's log key.
+
+One pinned key verifies checkpoints, receipts and status. The first line of each statement names
+what it is (`learner-ledger/receipt/v1`, `learner-ledger/status/v1`), and every line is checked
+strictly, so no statement can be read as a checkpoint, or as the other statement, or the reverse:
+
+    learner-ledger/receipt/v1          learner-ledger/status/v1
+    <origin>                           <origin>
+    <entry hash, 64 hex>               <credential id, urn:uuid>
+    <stream, urn:uuid>                 <valid | superseded | revoked>
+    <seq>                              <checkpoint size>
+    <recorded_at, RFC 3339>            <by: the StatusCredential's id>   (only when not valid)
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from verification.errors import MalformedStatement, StatementOriginMismatch
+from verification.merkle import MAX_TREE_SIZE
+from verification.note import Verifier, open_note, sign_note
+from verification.trust import parse_instant
+
+RECEIPT_HEADER = "learner-ledger/receipt/v1"
+STATUS_HEADER = "learner-ledger/status/v1"
+STATES = ("valid", "superseded", "revoked")
+
+_HASH_HEX = re.compile(r"[0-9a-f]{64}")
+_UUID_URN = re.compile(r"urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+_POSITIVE = re.compile(r"[1-9][0-9]{0,18}")
+_SIZE = re.compile(r"0|[1-9][0-9]{0,19}")
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """The ledger's signed promise that an entry is recorded and will enter the log."""
+
+    origin: str
+    entry_hash: str
+    stream: str
+    seq: int
+    recorded_at: str
+
+
+@dataclass(frozen=True)
+class StatusStatement:
+    """The ledger's signed word on a credential's status as of one checkpoint."""
+
+    origin: str
+    credential: str
+    state: str
+    checkpoint_size: int
+    by: str | None = None
+    """The StatusCredential that superseded or revoked the credential."""
+
+
+def format_receipt(receipt: Receipt) -> str:
+    """The receipt's note text, after checking every field."""
+    _check_receipt(receipt)
+    lines = [RECEIPT_HEADER, receipt.origin, receipt.entry_hash, receipt.stream]
+    return _text([*lines, str(receipt.seq), receipt.recorded_at])
+
+
+def format_status(statement: StatusStatement) -> str:
+    """The status statement's note text, after checking every field."""
+    _check_status(statement)
+    lines = [STATUS_HEADER, statement.origin, statement.credential, statement.state]
+    lines.append(str(statement.checkpoint_size))
+    return _text(lines if statement.by is None else [*lines, statement.by])
+
+
+def sign_receipt(
+    origin: str, entry_hash: str, stream: str, seq: int, recorded_at: str, *, signer_name: str, seed: bytes
+) -> str:
+    """Sign a receipt for the entry with hash `entry_hash` at `seq` of `stream`, with the log key."""
+    return sign_note(format_receipt(Receipt(origin, entry_hash, stream, seq, recorded_at)), signer_name, seed)
+
+
+def sign_status(
+    origin: str,
+    credential: str,
+    state: str,
+    checkpoint_size: int,
+    by: str | None,
+    *,
+    signer_name: str,
+    seed: bytes,
+) -> str:
+    """Sign a credential's status as of the checkpoint of `checkpoint_size`, with the log key."""
+    statement = StatusStatement(origin, credential, state, checkpoint_size, by)
+    return sign_note(format_status(statement), signer_name, seed)
+
+
+def open_receipt(note: str, verifier: Verifier, origin: str) -> Receipt:
+    """Verify the log's signature on a receipt note, then parse it and check its origin."""
+    lines = _open(note, verifier, RECEIPT_HEADER, origin)
+    if len(lines) != 6:
+        raise MalformedStatement(f"a receipt has 6 lines, this one {len(lines)}")
+    _, named_origin, entry_hash, stream, seq, recorded_at = lines
+    if not _POSITIVE.fullmatch(seq):
+        raise MalformedStatement(f"receipt seq {seq[:24]!r} is not a positive decimal")
+    receipt = Receipt(named_origin, entry_hash, stream, int(seq), recorded_at)
+    _check_receipt(receipt)
+    return receipt
+
+
+def open_status(note: str, verifier: Verifier, origin: str) -> StatusStatement:
+    """Verify the log's signature on a status note, then parse it and check its origin."""
+    lines = _open(note, verifier, STATUS_HEADER, origin)
+    if len(lines) not in (5, 6):
+        raise MalformedStatement(f"a status statement has 5 or 6 lines, this one {len(lines)}")
+    _, named_origin, credential, state, size = lines[:5]
+    if not _SIZE.fullmatch(size):
+        raise MalformedStatement(f"checkpoint size {size[:24]!r} is not a decimal without leading zeroes")
+    statement = StatusStatement(
+        named_origin, credential, state, int(size), lines[5] if len(lines) == 6 else None
+    )
+    _check_status(statement)
+    return statement
+
+
+def _open(note: str, verifier: Verifier, header: str, origin: str) -> list[str]:
+    text, _ = open_note(note, [verifier])  # the signature first: nothing unsigned is parsed
+    lines = text.removesuffix("\n").split("\n")
+    if lines[0] != header:
+        raise MalformedStatement(f"the note is {lines[0][:40]!r}, not {header!r}")
+    if len(lines) < 2 or lines[1] != origin:
+        raise StatementOriginMismatch(origin, lines[1] if len(lines) > 1 else "")
+    return lines
+
+
+def _text(lines: list[str]) -> str:
+    return "".join(f"{line}\n" for line in lines)
+
+
+def _check_origin(origin: str) -> None:
+    if not isinstance(origin, str) or not origin or any(character < " " for character in origin):
+        raise MalformedStatement(f"origin {origin!r} is empty or holds a control character")
+
+
+def _check_receipt(receipt: Receipt) -> None:
+    _check_origin(receipt.origin)
+    if not isinstance(receipt.entry_hash, str) or not _HASH_HEX.fullmatch(receipt.entry_hash):
+        raise MalformedStatement(f"entry hash {receipt.entry_hash!r} is not 64 lower-case hex digits")
+    if not isinstance(receipt.stream, str) or not _UUID_URN.fullmatch(receipt.stream):
+        raise MalformedStatement(f"stream {receipt.stream!r} is not a lower-case urn:uuid")
+    if (
+        isinstance(receipt.seq, bool)
+        or not isinstance(receipt.seq, int)
+        or not _POSITIVE.fullmatch(str(receipt.seq))
+    ):
+        raise MalformedStatement(f"seq {receipt.seq!r} is not a positive integer")
+    recorded_at = receipt.recorded_at
+    if not isinstance(recorded_at, str) or "\n" in recorded_at or parse_instant(recorded_at) is None:
+        raise MalformedStatement(f"recorded_at {recorded_at!r} is not an RFC 3339 date-time")
+
+
+def _check_status(statement: StatusStatement) -> None:
+    _check_origin(statement.origin)
+    if not isinstance(statement.credential, str) or not _UUID_URN.fullmatch(statement.credential):
+        raise MalformedStatement(f"credential {statement.credential!r} is not a lower-case urn:uuid")
+    if statement.state not in STATES:
+        raise MalformedStatement(f"state {statement.state!r} is not one of {list(STATES)}")
+    size = statement.checkpoint_size
+    if isinstance(size, bool) or not isinstance(size, int) or not 0 <= size <= MAX_TREE_SIZE:
+        raise MalformedStatement(f"checkpoint size {size!r} is not a whole number")
+    if (statement.by is None) != (statement.state == "valid"):
+        raise MalformedStatement("a superseded or revoked credential names the StatusCredential, valid never")
+    if statement.by is not None and not (isinstance(statement.by, str) and _UUID_URN.fullmatch(statement.by)):
+        raise MalformedStatement(f"by {statement.by!r} is not a lower-case urn:uuid")
