@@ -31,6 +31,7 @@ from ledger.errors import (
     LedgerError,
     StorageUnavailable,
     StreamConflict,
+    UnknownIssuer,
     UnknownLearner,
     UnknownOrganisation,
 )
@@ -154,6 +155,15 @@ class Ledger(Application[UUID]):
         found = self.find(organisation_id(slug), Organisation)
         if found is None:
             raise UnknownOrganisation(f"no organisation is registered with slug {slug!r}")
+        return found
+
+    def organisation_by_did(self, did: str) -> Organisation:
+        """The organisation whose did:web this ledger hosts."""
+        prefix = self.did_for("")
+        slug = did.removeprefix(prefix) if did.startswith(prefix) else ""
+        found = self.find(organisation_id(slug), Organisation) if _SLUG.match(slug) else None
+        if found is None or found.did != did:
+            raise UnknownIssuer(f"no registered organisation has the DID {did}")
         return found
 
     def add_key(self, slug: str, multibase: str, valid_from: datetime | None = None) -> Organisation:

@@ -49,6 +49,21 @@ class CredentialClaim(Aggregate):
         self.seq = seq
         self.issuer = issuer
         self.kind = kind
+        self.state = "valid"
+        self.by: str | None = None
+
+    def change_status(self, action: str, by: str) -> None:
+        """Record a correction (`supersedes`) or revocation (`revokes`) by the StatusCredential `by`.
+
+        A revocation is final: a later correction does not bring a revoked credential back.
+        """
+        if self.state != "revoked":
+            self._status_changed(state="superseded" if action == "supersedes" else "revoked", by=by)
+
+    @event("StatusChanged")
+    def _status_changed(self, state: str, by: str) -> None:
+        self.state = state
+        self.by = by
 
 
 class KeyClaim(Aggregate):

@@ -31,8 +31,8 @@ def follow(
     listen_url: str | None = None,
 ) -> None:
     """Until `stop` is set: integrate batch after batch, sign a checkpoint every `interval` seconds
-    while the tree grows (a long backlog included), and when caught up wait for the next commit. `listen_url` (PostgreSQL) lets
-    it wake as soon as a commit is announced instead of at the next poll.
+    while the tree grows (a long backlog included), and when caught up wait for the next commit.
+    `listen_url` (PostgreSQL) wakes it as soon as a commit is announced instead of at the next poll.
     """
     waiter = _Waiter(listen_url)
     last_signed = 0.0

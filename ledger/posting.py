@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -37,7 +37,7 @@ from ledger.errors import (
 )
 from ledger.indexes import CredentialClaim, KeyClaim, credential_claim_id, key_claim_id
 from ledger.learners import LearnerStream
-from ledger.registry import Organisation, organisation_id
+from ledger.registry import Organisation
 from ledger.sealing import DataKey, SealBroken
 from ledger.streams import Entry, rfc3339
 from verification.canonical import parse_json
@@ -45,6 +45,7 @@ from verification.data_integrity import verify_proof
 from verification.entries import commitment, entry_hash
 from verification.errors import BadSignature, KeyFormatError, MalformedJSON
 from verification.keys import VerifyKey
+from verification.statements import sign_receipt
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,8 @@ class Receipt:
     entry_hash: str
     duplicate: bool
     """True when the same credential was already recorded and nothing new was written."""
+    signed: str | None = None
+    """The ledger's signed receipt (a C2SP note under the log key): a promise to integrate."""
 
 
 PostResult = Receipt | LedgerError
@@ -84,7 +87,25 @@ def post_batch(ledger: Ledger, documents: Sequence[object]) -> list[PostResult]:
         return batch.changed()
 
     ledger.commit(build)
-    return results
+    return [_signed(ledger, result) if isinstance(result, Receipt) else result for result in results]
+
+
+def _signed(ledger: Ledger, receipt: Receipt) -> Receipt:
+    """The receipt with the ledger's signature over the entry hash, position and time."""
+    signer = ledger.log_signer
+    if signer is None:
+        return receipt
+    entry = receipt.entry
+    note = sign_receipt(
+        signer.origin,
+        receipt.entry_hash,
+        entry["learner"],
+        entry["seq"],
+        entry["recorded_at"],
+        signer_name=signer.name,
+        seed=signer.seed,
+    )
+    return replace(receipt, signed=note)
 
 
 class _Batch:
@@ -97,12 +118,11 @@ class _Batch:
         self.streams: dict[str, LearnerStream] = {}
         self.keys: dict[str, DataKey] = {}
         self.claims: dict[str, CredentialClaim] = {}
-        self.new_claims: list[CredentialClaim] = []
 
     def changed(self) -> list[Aggregate]:
         """Every aggregate with events to save."""
-        touched = [stream for stream in self.streams.values() if stream.pending_events]
-        return [*touched, *self.new_claims]
+        streams = [stream for stream in self.streams.values() if stream.pending_events]
+        return [*streams, *(claim for claim in self.claims.values() if claim.pending_events)]
 
     def add(self, document: object) -> Receipt:
         """Check one credential and, when every check passes, record it in memory."""
@@ -142,12 +162,12 @@ class _Batch:
             raise MalformedCredential(f"not a JSON credential: {error}") from error
 
     def _issuer(self, did: str) -> Organisation:
-        prefix = self.ledger.did_for("")
-        slug = did.removeprefix(prefix) if did.startswith(prefix) else None
-        if slug not in self.organisations:
-            found = self.ledger.find(organisation_id(slug), Organisation) if slug else None
-            self.organisations[slug or did] = found if found is not None and found.did == did else None
-        organisation = self.organisations.get(slug or did)
+        if did not in self.organisations:
+            try:
+                self.organisations[did] = self.ledger.organisation_by_did(did)
+            except UnknownIssuer:
+                self.organisations[did] = None
+        organisation = self.organisations[did]
         if organisation is None:
             raise UnknownIssuer(f"no registered organisation has the DID {did}")
         return organisation
@@ -232,7 +252,9 @@ class _Batch:
             entry_hash=entry_hash(entry),
         )
         self.claims[credential.id] = claim
-        self.new_claims.append(claim)
+        if credential.action is not None and credential.names is not None:
+            target = self.claims[credential.names]  # loaded by _check_status
+            target.change_status(credential.action, by=credential.id)
         return Receipt(entry, entry_hash(entry), duplicate=False)
 
     def _repeat(self, credential: Credential, claim: CredentialClaim) -> Receipt:
