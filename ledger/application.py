@@ -44,7 +44,7 @@ from ledger.indexes import (
     uln_claim_id,
 )
 from ledger.learners import LearnerStream, check_uln
-from ledger.registry import ORGANISATION_KINDS, Accreditation, Organisation, organisation_id
+from ledger.registry import ORGANISATION_KINDS, Organisation, organisation_id
 from ledger.sealing import DataKey, MasterKey, SealBroken
 from ledger.storage import LearnerKeyRow, LedgerRecorder
 from ledger.streams import Entry, first_entry, urn, uuid_of
@@ -52,6 +52,7 @@ from verification.canonical import canonical_json
 from verification.entries import check_stream, commitment, entry_hash
 from verification.errors import KeyFormatError
 from verification.keys import VerifyKey
+from verification.trust import Accreditation
 
 if TYPE_CHECKING:
     from ledger.log import TransparencyLog

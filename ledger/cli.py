@@ -345,6 +345,25 @@ def _integrate(ledger: Ledger) -> None:
 
 
 @app.command()
+def bundle(
+    credential: Annotated[str, typer.Argument(help="The credential id (urn:uuid:…)")],
+    out: Annotated[Path | None, typer.Option(help="Write here instead of standard output")] = None,
+    since: Annotated[int | None, typer.Option(help="Add a consistency proof from this tree size")] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Write the offline proof bundle of a recorded credential (JSON)."""
+    from ledger.bundles import build_bundle
+
+    with opened(data_dir) as ledger:
+        document = orjson.dumps(build_bundle(ledger, credential, since=since), option=orjson.OPT_INDENT_2)
+    if out is None:
+        sys.stdout.write(document.decode() + "\n")
+    else:
+        out.write_bytes(document + b"\n")
+        console.print(f"bundle written to {out}")
+
+
+@app.command()
 def stream(learner: str, data_dir: DataDir = None) -> None:
     """Show a learner's stream: every entry, its hash, and the chain re-checked."""
     with opened(data_dir) as ledger:

@@ -17,6 +17,7 @@ from ledger.errors import CredentialTooLarge, MalformedCredential
 from verification.canonical import canonical_json
 from verification.data_integrity import Proof, parse_proof
 from verification.errors import CanonicalizationError, MalformedProof
+from verification.trust import KIND_OF_TYPE
 
 VC_CONTEXT = "https://www.w3.org/ns/credentials/v2"
 OB3_CONTEXT = "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"
@@ -91,7 +92,7 @@ def parse_credential(document: object, max_bytes: int) -> Credential:
     if not isinstance(credential_id, str) or not is_uuid_urn(credential_id):
         raise MalformedCredential(f"id must be a lower-case urn:uuid, got {credential_id!r}")
     type_name = _type_name(document)
-    kind = _KIND_OF_TYPE[type_name]
+    kind = KIND_OF_TYPE[type_name]
     issuer = _issuer(document)
     valid_from = _validity(document)
     subject = document.get("credentialSubject")
@@ -138,7 +139,7 @@ def _type_name(document: Mapping[str, Any]) -> str:
     known = [name for name in types if name in _SUBJECT_RULES]
     if len(known) != 1:
         raise MalformedCredential(f"type must name exactly one of {sorted(_SUBJECT_RULES)}, got {types!r}")
-    needed = OB3_CONTEXT if _KIND_OF_TYPE[known[0]] == "award" else LEDGER_CONTEXT
+    needed = OB3_CONTEXT if KIND_OF_TYPE[known[0]] == "award" else LEDGER_CONTEXT
     if needed not in contexts:
         raise MalformedCredential(f"@context must include {needed!r} for a {known[0]}")
     return str(known[0])
@@ -277,14 +278,4 @@ _SUBJECT_RULES: dict[str, Callable[[Mapping[str, Any], Mapping[str, Any]], str |
     "AdmissionCredential": _admission,
     "EmploymentCredential": _employment,
     "StatusCredential": _status,
-}
-_KIND_OF_TYPE = {
-    "EnrolmentCredential": "enrolment",
-    "EnrolmentEndedCredential": "enrolment",
-    "AssessmentResultCredential": "assessment",
-    "AchievementCredential": "award",
-    "OpenBadgeCredential": "award",
-    "AdmissionCredential": "admission",
-    "EmploymentCredential": "recruitment",
-    "StatusCredential": "status",
 }

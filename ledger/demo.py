@@ -100,7 +100,7 @@ def _populate(ledger: Ledger, data_dir: Path, console: Console) -> dict[str, Any
         examples.sign(examples.award(uni.did, first), uni.key),
         examples.sign(examples.employment(employer.did, first), employer.key),
     ]
-    _post(ledger, documents, console)
+    credentials = _post(ledger, documents, console)
 
     console.rule("corrections and revocations: new signed statements, nothing edited")
     remarked = examples.assessment(wjec.did, first, result="A*", title="A level Mathematics")
@@ -119,8 +119,10 @@ def _populate(ledger: Ledger, data_dir: Path, console: Console) -> dict[str, Any
         names=documents[1]["id"],
         reason="result withdrawn after a malpractice finding",
     )
-    _post(ledger, [examples.sign(remarked, wjec.key), examples.sign(correction, wjec.key)], console)
-    _post(ledger, [examples.sign(revocation, wjec.key)], console)
+    credentials += _post(
+        ledger, [examples.sign(remarked, wjec.key), examples.sign(correction, wjec.key)], console
+    )
+    credentials += _post(ledger, [examples.sign(revocation, wjec.key)], console)
 
     console.rule("refused, as it must be: an employer cannot post an award")
     forged = examples.sign(examples.award(employer.did, third), employer.key)
@@ -129,7 +131,15 @@ def _populate(ledger: Ledger, data_dir: Path, console: Console) -> dict[str, Any
     console.rule("the learners' streams, re-checked")
     for item in learners:
         print_stream(ledger.read_stream(item["id"]))
+    ledger.tlog.integrate_all()
+    checkpoint = ledger.tlog.sign_checkpoint(force=True)
+    assert checkpoint is not None
+    console.rule("the transparency log")
+    console.print(f"{checkpoint.size} entries are leaves of the log; its signed checkpoint:")
+    console.print(checkpoint.note, markup=False, highlight=False, soft_wrap=True)
     return {
+        "log_verifier_key": ledger.tlog.signer.verifier_key,
+        "credentials": credentials,
         "organisations": [
             {"slug": i.slug, "did": i.did, "key_file": str(data_dir / f"{i.slug}.key.json")}
             for i in issuers.values()
@@ -138,10 +148,16 @@ def _populate(ledger: Ledger, data_dir: Path, console: Console) -> dict[str, Any
     }
 
 
-def _post(ledger: Ledger, documents: list[dict[str, Any]], console: Console) -> None:
+def _post(ledger: Ledger, documents: list[dict[str, Any]], console: Console) -> list[dict[str, Any]]:
+    """Post a batch, print a line per result, return what was recorded."""
+    recorded = []
     for document, result in zip(documents, post_batch(ledger, documents), strict=True):
         label = f"{document['type'][-1]} from {document['issuer'].rsplit(':', 1)[-1]}"
         if isinstance(result, LedgerError):
             console.print(f"  [red]refused[/] {label}: {escape(describe(result))}")
         else:
             console.print(f"  [green]recorded[/] {label} as {result.entry['kind']} #{result.entry['seq']}")
+            recorded.append(
+                {"id": document["id"], "kind": result.entry["kind"], "learner": result.entry["learner"]}
+            )
+    return recorded

@@ -1,12 +1,12 @@
 """The trust registry: organisations, their keys and accreditations, as chained streams.
 
 Every registry change is an entry of the organisation's own stream, so the registry is audited
-like everything else. Instants are compared in UTC; a window is [from, until).
+like everything else. The rules for keys and accreditations are verification.trust's, shared with
+the offline verifier.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
@@ -15,6 +15,7 @@ from eventsourcing.domain import event
 
 from ledger.errors import InvalidRegistryChange
 from ledger.streams import ChainedStream, Entry, parse_rfc3339, rfc3339, uuid_of
+from verification.trust import Accreditation, KeyRecord
 
 ORGANISATION_KINDS = (
     "awarding-body",
@@ -29,53 +30,6 @@ ORGANISATION_NAMESPACE = uuid5(NAMESPACE_URL, "https://w3id.org/learner-ledger/o
 def organisation_id(slug: str) -> UUID:
     """An organisation's stream id, fixed by its slug (so a slug is registered once)."""
     return uuid5(ORGANISATION_NAMESPACE, slug)
-
-
-@dataclass(frozen=True)
-class KeyRecord:
-    """A registered signing key and its validity window."""
-
-    multibase: str
-    valid_from: datetime
-    retired_at: datetime | None = None
-    compromised_at: datetime | None = None
-
-    def usable_at(self, instant: datetime) -> bool:
-        """True when the key was valid (and not yet retired or compromised) at `instant`."""
-        if instant < self.valid_from:
-            return False
-        if self.retired_at is not None and instant >= self.retired_at:
-            return False
-        return self.compromised_at is None or instant < self.compromised_at
-
-
-@dataclass(frozen=True)
-class Accreditation:
-    """The kinds and qualification scopes an organisation may issue, and when."""
-
-    kinds: tuple[str, ...]
-    scopes: tuple[str, ...]
-    valid_from: datetime
-    valid_until: datetime | None
-
-    def covers(self, kind: str, scope: str | None, instant: datetime) -> bool:
-        """True when this accreditation allows `kind` in `scope` at `instant`."""
-        if kind not in self.kinds or instant < self.valid_from:
-            return False
-        if self.valid_until is not None and instant >= self.valid_until:
-            return False
-        return scope is None or any(scope_matches(pattern, scope) for pattern in self.scopes)
-
-
-def scope_matches(pattern: str, scope: str) -> bool:
-    """`*` matches any scope, `FHEQ` or `FHEQ:*` any level of a framework, `FHEQ:6` one level."""
-    if pattern == "*":
-        return True
-    framework, _, level = scope.partition(":")
-    want_framework, _, want_level = pattern.partition(":")
-    if want_framework.casefold() != framework.casefold():
-        return False
-    return want_level in ("", "*") or want_level.casefold() == level.casefold()
 
 
 class Organisation(ChainedStream):

@@ -16,7 +16,13 @@ from verification.checkpoint import Checkpoint, sign_checkpoint
 from verification.data_integrity import create_proof
 from verification.entries import GENESIS, commitment, entry_hash
 from verification.keys import SigningKey, VerifyKey
-from verification.merkle import ListHashSource, consistency_proof, inclusion_proof, leaf_hash, root_from_leaves
+from verification.merkle import (
+    ListHashSource,
+    consistency_proof,
+    inclusion_proof,
+    leaf_hash,
+    root_from_leaves,
+)
 from verification.note import generate_signer_key, parse_signer_key
 from verification.statements import sign_status
 from verification.tlog_proof import TlogProof
@@ -93,7 +99,9 @@ class Organisation:
 
     entries: list[dict[str, Any]] = field(default_factory=list)
 
-    def append(self, kind: str, data: dict[str, Any], recorded_at: str = "2020-01-01T00:00:00.000000Z") -> None:
+    def append(
+        self, kind: str, data: dict[str, Any], recorded_at: str = "2020-01-01T00:00:00.000000Z"
+    ) -> None:
         """Chain one more entry."""
         self.entries.append(
             {
@@ -116,10 +124,17 @@ def organisation(
 ) -> Organisation:
     """A registered organisation with ISSUER_KEY, accredited for `kinds` in `scopes` (None: never)."""
     stream = Organisation()
-    stream.append("organisation-registered", {"slug": "caerleon", "name": "University of Caerleon", "kind": kind, "did": DID})
+    stream.append(
+        "organisation-registered",
+        {"slug": "caerleon", "name": "University of Caerleon", "kind": kind, "did": DID},
+    )
     stream.append("key-added", {"key": ISSUER_KEY.verify_key.multibase, "validFrom": key_valid_from})
     if kinds is not None:
-        accreditation = {"kinds": list(kinds), "scopes": list(scopes), "validFrom": "2020-01-01T00:00:00.000000Z"}
+        accreditation = {
+            "kinds": list(kinds),
+            "scopes": list(scopes),
+            "validFrom": "2020-01-01T00:00:00.000000Z",
+        }
         stream.append("accreditation-granted", {**accreditation, "validUntil": None})
     return stream
 
@@ -174,7 +189,9 @@ def build(
     credential = credential if credential is not None else sign(award())
     stream = copy.deepcopy(stream) if stream is not None else organisation()
     entry = learner_entry(credential, entry_kind)
-    filler = [{"v": 1, "learner": f"urn:uuid:{n:08d}-0000-4000-8000-000000000000", "seq": 1} for n in range(5)]
+    filler = [
+        {"v": 1, "learner": f"urn:uuid:{n:08d}-0000-4000-8000-000000000000", "seq": 1} for n in range(5)
+    ]
     before = len(stream.entries)
     for kind, data in later:
         stream.append(kind, data, "2024-12-01T00:00:00.000000Z")
@@ -189,7 +206,9 @@ def build(
         index = next(position for position, other in enumerate(logged) if other is item)
         return TlogProof(index, tuple(inclusion_proof(index, len(leaves), source)), note)
 
-    status = sign_status(ORIGIN, credential["id"], state[0], len(leaves), state[1], signer_name=name, seed=seed)
+    status = sign_status(
+        ORIGIN, credential["id"], state[0], len(leaves), state[1], signer_name=name, seed=seed
+    )
     bundle = assemble_bundle(
         credential,
         SALT,

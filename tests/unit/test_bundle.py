@@ -1,0 +1,448 @@
+"""Offline proof bundles, built for real from pure code, and the verifier's report on them."""
+
+from __future__ import annotations
+
+import base64
+import copy
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.unit.bundle_world import (
+    AWARD_ID,
+    DID,
+    ISSUER_KEY,
+    ORIGIN,
+    OTHER_KEY,
+    STATUS_ID,
+    VERIFIER_KEY,
+    World,
+    award,
+    build,
+    organisation,
+    revocation,
+    sign,
+)
+from verification.bundle import parse_bundle, verify_bundle
+from verification.checkpoint import Checkpoint
+from verification.errors import MalformedBundle
+from verification.note import Verifier, generate_signer_key, parse_verifier_key, sign_note
+from verification.report import CHECK_NAMES, Report
+from verification.statements import sign_status
+from verification.tlog_proof import TlogProof, format_tlog_proof, parse_tlog_proof
+
+KEY = ISSUER_KEY.verify_key.multibase
+NOW = datetime(2025, 1, 1, tzinfo=UTC)
+ELSEWHERE = "did:web:ledger.example:orgs:elsewhere"
+GOOD = build()
+
+
+def verify(bundle: object, world: World | None = None, **options: Any) -> Report:
+    options.setdefault("now", NOW)
+    return verify_bundle(bundle, [VERIFIER_KEY], **options)
+
+
+def outcomes(report: Report) -> dict[str, str]:
+    return {check.name: check.outcome for check in report.checks}
+
+
+def failing(report: Report) -> set[str]:
+    return set(report.failed)
+
+
+# --- a good bundle ------------------------------------------------------------------------------
+
+
+def test_a_good_bundle_passes_every_check() -> None:
+    report = verify(GOOD.bundle)
+    assert [check.name for check in report.checks] == list(CHECK_NAMES)
+    assert outcomes(report) == {name: "pass" for name in CHECK_NAMES} | {
+        "consistency-with-last-seen": "not-checked"
+    }
+    assert report.ok
+    assert report.checkpoint == GOOD.checkpoint
+    assert report.verdict == (
+        "This award is genuine: BSc (Hons) Computer Science, First, issued by University of Caerleon "
+        f"({DID}), valid from 2024-07-01, recorded in the ledger at 2024-07-01 09:00:05 UTC."
+    )
+
+
+def test_a_good_bundle_passes_as_text_bytes_and_with_a_verifier_object() -> None:
+    text = orjson.dumps(GOOD.bundle)
+    assert verify(text).ok
+    assert verify(text.decode()).ok
+    assert verify_bundle(GOOD.bundle, [parse_verifier_key(VERIFIER_KEY)], now=NOW).ok
+    assert verify_bundle(GOOD.bundle, [VERIFIER_KEY]).ok  # the clock defaults to now
+
+
+def test_the_same_checkpoint_as_last_seen_passes_consistency() -> None:
+    report = verify(GOOD.bundle, last_seen=GOOD.checkpoint)
+    assert outcomes(report)["consistency-with-last-seen"] == "pass"
+    assert report.ok and not report.failed
+
+
+def test_report_renderings() -> None:
+    report = verify(GOOD.bundle)
+    rendered = report.to_json()
+    assert orjson.loads(orjson.dumps(rendered)) == rendered
+    assert rendered["ok"] is True
+    assert [check["name"] for check in rendered["checks"]] == list(CHECK_NAMES)  # type: ignore[attr-defined]
+    assert rendered["checkpoint"] == {
+        "origin": ORIGIN,
+        "size": GOOD.checkpoint.size,
+        "root": base64.b64encode(GOOD.checkpoint.root).decode(),
+    }
+    text = report.to_text()
+    assert text.startswith(report.verdict + "\n")
+    assert text.count("\u2713") == 11 and text.count("\u2013") == 1
+    bad = verify(build(state=("revoked", STATUS_ID)).bundle)
+    assert "\u2717 status" in bad.to_text()
+    assert bad.verdict.startswith("Do not rely on this credential.")
+
+
+# --- trust failures -----------------------------------------------------------------------------
+
+
+def test_a_checkpoint_under_another_log_key_fails() -> None:
+    _, impostor = generate_signer_key(ORIGIN)
+    report = verify_bundle(GOOD.bundle, [impostor], now=NOW)
+    assert failing(report) == {"checkpoint-signature"}
+    assert "not signed by the ledger key you trust" in report.check("checkpoint-signature").sentence
+    assert outcomes(report)["inclusion-in-checkpoint"] == "not-checked"
+    assert report.checkpoint is None and not report.ok
+
+
+def test_the_checkpoint_origin_must_be_the_trusted_keys_name() -> None:
+    # The log's own key, pinned under another name, signs the same checkpoint body.
+    other = Verifier("other.example/log", parse_verifier_key(VERIFIER_KEY).public_key)
+    bundle = copy.deepcopy(GOOD.bundle)
+    proof = parse_tlog_proof(bundle["proof"])
+    body = proof.checkpoint_note.split("\n\n")[0] + "\n"
+    note = sign_note(body, other.name, GOOD.signer[1])
+    bundle["proof"] = format_tlog_proof(TlogProof(proof.index, proof.hashes, note))
+    report = verify_bundle(bundle, [other], now=NOW)
+    assert "checkpoint-signature" in failing(report)
+    assert "names the log 'ledger.example/log'" in report.check("checkpoint-signature").sentence
+
+
+def test_a_malformed_pinned_key_is_reported_not_raised() -> None:
+    report = verify_bundle(GOOD.bundle, ["not a key"], now=NOW)
+    assert failing(report) == {"checkpoint-signature"}
+    assert "not a verifier key" in report.check("checkpoint-signature").sentence
+
+
+@pytest.mark.parametrize(
+    ("scenario", "check", "words"),
+    [
+        (
+            lambda: build(
+                later=[("key-compromised", {"key": KEY, "compromisedAt": "2024-06-30T00:00:00.000000Z"})]
+            ),
+            "key-not-compromised",
+            "on or before this credential's date",
+        ),
+        (
+            lambda: build(
+                later=[("key-compromised", {"key": KEY, "compromisedAt": "2024-07-01T09:00:01.000000Z"})]
+            ),
+            "key-not-compromised",
+            "the ledger recorded this credential after that",
+        ),
+        (
+            lambda: build(later=[("key-retired", {"key": KEY, "retiredAt": "2024-01-01T00:00:00.000000Z"})]),
+            "key-valid-at-issue",
+            "after its signing key was retired on 2024-01-01",
+        ),
+        (
+            lambda: build(stream=organisation(key_valid_from="2024-08-01T00:00:00.000000Z")),
+            "key-valid-at-issue",
+            "before its signing key came into use on 2024-08-01",
+        ),
+        (
+            lambda: build(stream=organisation(kinds=None)),
+            "issuer-accredited",
+            "was not accredited to issue awards in FHEQ:6",
+        ),
+        (lambda: build(stream=organisation(scopes=("FHEQ:7",))), "issuer-accredited", "not accredited"),
+        (
+            lambda: build(stream=organisation(kind="employer", kinds=("recruitment",), scopes=("*",))),
+            "issuer-accredited",
+            "was not accredited to issue awards",
+        ),
+        (lambda: build(sign(award(), key=OTHER_KEY)), "key-bound-to-issuer", "is not registered to"),
+        (
+            lambda: build(sign(award(), controller="did:web:ledger.example:orgs:elsewhere")),
+            "key-bound-to-issuer",
+            "not its issuer",
+        ),
+        (
+            lambda: build(sign(award(issuer=ELSEWHERE), controller=ELSEWHERE)),
+            "key-bound-to-issuer",
+            "are for did:web:ledger.example:orgs:caerleon",
+        ),
+        (lambda: build(state=("revoked", STATUS_ID)), "status", "The issuer revoked this credential"),
+        (lambda: build(state=("superseded", STATUS_ID)), "status", "The issuer corrected this result"),
+        (lambda: build(entry_kind="assessment"), "commitment-matches-entry", "kind do not match"),
+    ],
+)
+def test_trust_failures_fail_the_right_check(scenario: Any, check: str, words: str) -> None:
+    report = verify(scenario().bundle)
+    assert failing(report) == {check}, report.to_text()
+    assert words in report.check(check).sentence
+    assert not report.ok
+    assert report.verdict.startswith("Do not rely on this credential.")
+
+
+def test_a_compromise_reported_after_recording_passes_with_a_note() -> None:
+    world = build(later=[("key-compromised", {"key": KEY, "compromisedAt": "2024-11-30T00:00:00.000000Z"})])
+    report = verify(world.bundle)
+    assert report.ok, report.to_text()
+    sentence = report.check("key-not-compromised").sentence
+    assert "later reported compromised, on 2024-11-30" in sentence
+    assert sentence in report.notes and sentence in report.verdict
+
+
+def test_an_expired_credential_is_still_genuine() -> None:
+    expiring = award()
+    expiring["validUntil"] = "2024-12-31T00:00:00Z"
+    report = verify(build(sign(expiring)).bundle)
+    assert report.ok
+    assert "It expired on 2024-12-31" in report.verdict
+    assert verify(build(sign(expiring)).bundle, now=datetime(2024, 12, 1, tzinfo=UTC)).notes == ()
+
+
+def test_a_revocation_needs_no_accreditation() -> None:
+    world = build(sign(revocation()), stream=organisation(kinds=None), entry_kind="revocation")
+    report = verify(world.bundle)
+    assert report.ok, report.to_text()
+    assert outcomes(report)["issuer-accredited"] == "not-checked"
+    assert report.verdict.startswith(f"This revocation is genuine: revokes {AWARD_ID}, issued by")
+
+
+def test_a_status_for_another_credential_or_checkpoint_fails() -> None:
+    other = build(sign(revocation()), entry_kind="revocation")
+    bundle = {**GOOD.bundle, "status": other.bundle["status"]}
+    report = verify(bundle)
+    assert failing(report) == {"status"} and "another credential" in report.check("status").sentence
+    name, seed = GOOD.signer
+    stale = sign_status(
+        ORIGIN, AWARD_ID, "valid", GOOD.checkpoint.size - 1, None, signer_name=name, seed=seed
+    )
+    report = verify({**GOOD.bundle, "status": stale})
+    assert failing(report) == {"status"} and "out of date" in report.check("status").sentence
+    forged = sign_status(
+        ORIGIN, AWARD_ID, "valid", GOOD.checkpoint.size, None, signer_name=ORIGIN, seed=bytes(32)
+    )
+    report = verify({**GOOD.bundle, "status": forged})
+    assert failing(report) == {"status"} and "not signed by the ledger key" in report.check("status").sentence
+
+
+def test_registry_entries_must_all_be_in_the_log_and_chained() -> None:
+    world = build(later=[("key-retired", {"key": KEY, "retiredAt": "2024-12-01T00:00:00.000000Z"})])
+    assert verify(world.bundle).ok
+    dropped = copy.deepcopy(world.bundle)
+    del dropped["registry"][2]  # the accreditation: the chain breaks
+    report = verify(dropped)
+    assert "registry-in-log" in failing(report)
+    assert "unbroken chain" in report.check("registry-in-log").sentence
+    foreign = copy.deepcopy(world.bundle)
+    foreign["registry"][1]["proof"] = GOOD.bundle["registry"][1]["proof"]  # proven under another checkpoint
+    assert "registry-in-log" in failing(verify(foreign))
+
+
+def test_another_credential_with_the_same_entry_fails_the_commitment() -> None:
+    other = award()
+    other["credentialSubject"]["result"] = [{"type": ["Result"], "value": "Third"}]
+    report = verify({**GOOD.bundle, "credential": sign(other)})
+    assert failing(report) == {"commitment-matches-entry"}
+
+
+# --- consistency with the last checkpoint seen --------------------------------------------------
+
+
+def test_consistency_from_a_smaller_checkpoint() -> None:
+    world = build(consistency_sizes=[3, 7])
+    for size in (3, 7):
+        report = verify(world.bundle, last_seen=world.older_checkpoint(size))
+        assert outcomes(report)["consistency-with-last-seen"] == "pass" and report.ok
+    missing = verify(world.bundle, last_seen=world.older_checkpoint(5))
+    assert outcomes(missing)["consistency-with-last-seen"] == "not-checked" and not missing.ok
+    assert "consistency from size 5" in missing.check("consistency-with-last-seen").sentence
+    empty = Checkpoint(ORIGIN, 0, world.older_checkpoint(0).root)
+    assert verify(world.bundle, last_seen=empty).ok
+    newer = Checkpoint(ORIGIN, world.checkpoint.size + 1, bytes(32))
+    assert outcomes(verify(world.bundle, last_seen=newer))["consistency-with-last-seen"] == "not-checked"
+    elsewhere = Checkpoint("other.example/log", 3, world.older_checkpoint(3).root)
+    assert outcomes(verify(world.bundle, last_seen=elsewhere))["consistency-with-last-seen"] == "not-checked"
+
+
+def test_a_fork_fails_consistency() -> None:
+    world = build(consistency_sizes=[3])
+    forked = Checkpoint(ORIGIN, world.checkpoint.size, bytes(32))
+    report = verify(world.bundle, last_seen=forked)
+    assert failing(report) == {"consistency-with-last-seen"}
+    assert "two different histories" in report.verdict
+    other_past = Checkpoint(ORIGIN, 3, bytes(32))
+    assert failing(verify(world.bundle, last_seen=other_past)) == {"consistency-with-last-seen"}
+    not_empty = Checkpoint(ORIGIN, 0, bytes(32))
+    assert failing(verify(world.bundle, last_seen=not_empty)) == {"consistency-with-last-seen"}
+
+
+# --- any single changed byte is detected --------------------------------------------------------
+
+
+def serialise(bundle: dict[str, Any]) -> tuple[bytes, dict[str, tuple[int, int]]]:
+    """The bundle's JSON bytes, and where each part lies in them (the checkpoint inside the proof)."""
+    out, spans = b"{", {}
+    for position, (name, value) in enumerate(bundle.items()):
+        out += (b"," if position else b"") + orjson.dumps(name) + b":"
+        start = len(out)
+        out += orjson.dumps(value)
+        spans[name] = (start, len(out))
+    proof = bundle["proof"]
+    note = parse_tlog_proof(proof).checkpoint_note
+    split = spans["proof"][0] + len(orjson.dumps(proof[: len(proof) - len(note)])) - 1
+    spans["checkpoint"] = (split, spans["proof"][1] - 1)
+    spans["proof"] = (spans["proof"][0], split)
+    return out + b"}", spans
+
+
+# Which named check must fail when a byte of each part changes (unless the bundle is unreadable).
+DETECTED_BY = {
+    "credential": "commitment-matches-entry",
+    "salt": "commitment-matches-entry",
+    "entry": "inclusion-in-checkpoint",
+    "proof": "inclusion-in-checkpoint",
+    "checkpoint": "checkpoint-signature",
+    "registry": "registry-in-log",
+    "status": "status",
+    "consistency": "consistency-with-last-seen",
+}
+TAMPER_WORLD = build(consistency_sizes=[4])
+TAMPER_BYTES, TAMPER_SPANS = serialise(TAMPER_WORLD.bundle)
+LAST_SEEN = TAMPER_WORLD.older_checkpoint(4)
+
+
+def assert_detected(part: str, position: int, mask: int) -> None:
+    tampered = bytearray(TAMPER_BYTES)
+    tampered[position] ^= mask
+    report = verify(bytes(tampered), last_seen=LAST_SEEN)
+    assert not report.ok, (part, position, mask)
+    failures = failing(report)
+    if "bundle-format" in failures:
+        assert all(check.outcome == "not-checked" for check in report.checks[1:])
+        return
+    if part == "consistency" and outcomes(report)[DETECTED_BY[part]] == "not-checked":
+        return  # a changed size names a proof from another size: none from the size seen
+    assert DETECTED_BY[part] in failures, (part, position, mask, report.to_text())
+
+
+def test_the_untouched_serialisation_verifies() -> None:
+    assert verify(TAMPER_BYTES, last_seen=LAST_SEEN).ok
+    assert set(TAMPER_SPANS) == set(DETECTED_BY) | {"type", "version"}
+
+
+@pytest.mark.parametrize("part", ["credential", "salt", "entry", "proof", "checkpoint"])
+def test_every_byte_of_each_part_is_protected(part: str) -> None:
+    start, end = TAMPER_SPANS[part]
+    for position in range(start, end):
+        assert_detected(part, position, 1 << (position % 7))
+
+
+@settings(max_examples=300, deadline=None)
+@given(part=st.sampled_from(sorted(DETECTED_BY)), data=st.data())
+def test_any_changed_byte_anywhere_is_detected(part: str, data: st.DataObject) -> None:
+    start, end = TAMPER_SPANS[part]
+    assert_detected(part, data.draw(st.integers(start, end - 1)), data.draw(st.integers(1, 255)))
+
+
+# --- malformed bundles never raise --------------------------------------------------------------
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+def assert_unreadable(report: Report) -> None:
+    assert report.checks[0].name == "bundle-format" and report.checks[0].outcome == "fail"
+    assert all(check.outcome == "not-checked" for check in report.checks[1:])
+    assert not report.ok and report.checkpoint is None
+    assert report.verdict.startswith("Do not rely on this credential. This is not a readable proof bundle")
+
+
+@settings(max_examples=200, deadline=None)
+@given(value=JSON)
+def test_arbitrary_json_is_a_failed_report(value: object) -> None:
+    assert_unreadable(verify(value))
+    assert_unreadable(verify(orjson.dumps(value)))
+
+
+def paths(value: object, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    found = [prefix]
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found += paths(item, (*prefix, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found += paths(item, (*prefix, index))
+    return found
+
+
+GOOD_PATHS = paths(GOOD.bundle)[1:]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(path=st.sampled_from(GOOD_PATHS), value=JSON)
+def test_replacing_any_member_never_raises(path: tuple[Any, ...], value: object) -> None:
+    bundle = copy.deepcopy(GOOD.bundle)
+    holder = bundle
+    for step in path[:-1]:
+        holder = holder[step]
+    holder[path[-1]] = value
+    report = verify(bundle)
+    same = orjson.dumps(bundle) == orjson.dumps(GOOD.bundle)
+    assert report.ok == same
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda b: b.pop("registry"),
+        lambda b: b.update(registry=[]),
+        lambda b: b.update(version=2),
+        lambda b: b.update(version=True),
+        lambda b: b.update(type="VerifiablePresentation"),
+        lambda b: b.update(surprise=1),
+        lambda b: b.update(salt=base64.b64encode(bytes(31)).decode()),
+        lambda b: b["entry"].update(seq=0),
+        lambda b: b["entry"].update(extra="x"),
+        lambda b: b["entry"].update(commitment="AB" * 32),
+        lambda b: b["credential"].update(score=1.5),
+        lambda b: b["registry"][0]["entry"].update(kind="organisation-renamed"),
+        lambda b: b["registry"][1]["entry"]["data"].pop("validFrom"),
+        lambda b: b.update(consistency={"01": []}),
+        lambda b: b.update(consistency={"3": ["AAAA"]}),
+        lambda b: b.update(proof=b["proof"].replace("index", "Index")),
+        lambda b: b.update(status=""),
+    ],
+)
+def test_malformed_shapes_fail_bundle_format(change: Any) -> None:
+    bundle = copy.deepcopy(GOOD.bundle)
+    change(bundle)
+    assert_unreadable(verify(bundle))
+    with pytest.raises(MalformedBundle):
+        parse_bundle(bundle)
+
+
+def test_duplicate_keys_and_bad_utf8_are_unreadable() -> None:
+    text = orjson.dumps(GOOD.bundle)
+    assert_unreadable(verify(text.replace(b'"version":1', b'"version":1,"version":1')))
+    assert_unreadable(verify(text.replace(b"Computer", b"Comp\xffter")))
