@@ -364,6 +364,39 @@ def bundle(
 
 
 @app.command()
+def verify(
+    bundle_file: Annotated[Path, typer.Argument(help="A proof bundle (JSON) from `ledger bundle` or the API")],
+    log_key: Annotated[list[str], typer.Option(help="A trusted log verifier key (repeat for several)")],
+    json_output: Annotated[bool, typer.Option("--json", help="Print the report as JSON")] = False,
+    state: Annotated[
+        Path | None, typer.Option(help="Remember the newest checkpoint here and demand consistency with it")
+    ] = None,
+) -> None:
+    """Verify a bundle offline: no database, no network, no server. Exit 0 only if every check holds."""
+    from ledger.verifier_state import load_last_seen, remember
+    from verification.bundle import verify_bundle
+
+    try:
+        data = bundle_file.read_bytes()
+    except OSError as error:
+        errors.print(f"[bold red]refused[/]: cannot read {bundle_file}: {escape(str(error.strerror))}")
+        raise typer.Exit(2) from None
+    report = verify_bundle(data, log_key)
+    if state is not None and report.checkpoint is not None:
+        last_seen = load_last_seen(state, report.checkpoint.origin)
+        if last_seen is not None:
+            report = verify_bundle(data, log_key, last_seen=last_seen)
+        if report.ok:
+            remember(state, report.checkpoint)
+    if json_output:
+        sys.stdout.write(orjson.dumps(report.to_json(), option=orjson.OPT_INDENT_2).decode() + "\n")
+    else:
+        sys.stdout.write(report.to_text())
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@app.command()
 def stream(learner: str, data_dir: DataDir = None) -> None:
     """Show a learner's stream: every entry, its hash, and the chain re-checked."""
     with opened(data_dir) as ledger:
