@@ -365,7 +365,9 @@ def bundle(
 
 @app.command()
 def verify(
-    bundle_file: Annotated[Path, typer.Argument(help="A proof bundle (JSON) from `ledger bundle` or the API")],
+    bundle_file: Annotated[
+        Path, typer.Argument(help="A proof bundle (JSON) from `ledger bundle` or the API")
+    ],
     log_key: Annotated[list[str], typer.Option(help="A trusted log verifier key (repeat for several)")],
     json_output: Annotated[bool, typer.Option("--json", help="Print the report as JSON")] = False,
     state: Annotated[
@@ -386,7 +388,7 @@ def verify(
         last_seen = load_last_seen(state, report.checkpoint.origin)
         if last_seen is not None:
             report = verify_bundle(data, log_key, last_seen=last_seen)
-        if report.ok:
+        if report.ok and report.checkpoint is not None:
             remember(state, report.checkpoint)
     if json_output:
         sys.stdout.write(orjson.dumps(report.to_json(), option=orjson.OPT_INDENT_2).decode() + "\n")

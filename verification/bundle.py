@@ -88,7 +88,7 @@ _PLAIN_FIELDS = {
 
 def verify_bundle(
     bundle: object,
-    trusted_log_keys: Sequence[Verifier | str],
+    trusted_log_keys: Sequence[Verifier | str] | str,
     last_seen: Checkpoint | None = None,
     now: datetime | None = None,
 ) -> Report:

@@ -19,7 +19,7 @@ from verification.errors import (
 from verification.merkle import HASH_SIZE
 from verification.note import decode_base64
 from verification.tlog_proof import TlogProof, format_tlog_proof, parse_tlog_proof
-from verification.trust import RegistryState, fold_registry
+from verification.trust import RegistryState, fold_registry, parse_instant
 
 BUNDLE_TYPE = "LearnerLedgerBundle"
 BUNDLE_VERSION = 1
@@ -178,6 +178,8 @@ def _entry(value: object, where: str, fields: frozenset[str], stream_field: str)
     for name in sorted(fields - {"v", "seq", "prev", "commitment", "data"}):
         if not isinstance(entry[name], str) or not entry[name]:
             raise MalformedBundle(f"{where}.{name} must be a non-empty string")
+    if parse_instant(entry["recorded_at"]) is None:
+        raise MalformedBundle(f"{where}.recorded_at must be an RFC 3339 date-time with a time zone")
     if stream_field == "organisation" and not isinstance(entry["data"], dict):
         raise MalformedBundle(f"{where}.data must be a JSON object")
     return entry

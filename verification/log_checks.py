@@ -29,11 +29,11 @@ _FORKED = (
 )
 
 
-def read_trusted_keys(keys: Sequence[Verifier | str]) -> tuple[list[Verifier], list[str]]:
-    """The pinned log keys as Verifiers, and a sentence for each that is not a verifier key."""
+def read_trusted_keys(keys: Sequence[Verifier | str] | str) -> tuple[list[Verifier], list[str]]:
+    """The pinned log keys (or one key string) as Verifiers, and a sentence for each unreadable one."""
     verifiers: list[Verifier] = []
     problems: list[str] = []
-    for key in keys:
+    for key in [keys] if isinstance(keys, str) else keys:
         if isinstance(key, Verifier):
             verifiers.append(key)
             continue
@@ -70,8 +70,8 @@ def _open_checkpoint(note: str, verifiers: Sequence[Verifier]) -> Checkpoint | s
         checkpoint = parse_checkpoint(text)
     except UnverifiedNote:
         return (
-            "The checkpoint is not signed by the ledger key you trust: this bundle may not come from "
-            "that ledger, so do not rely on it."
+            "The checkpoint is not signed by the ledger key you trust, so this bundle may not come from "
+            "that ledger: do not rely on it."
         )
     except InvalidNoteSignature:
         return "The checkpoint was altered after the ledger signed it: do not rely on it."
@@ -97,11 +97,12 @@ def check_inclusion(entry: Mapping[str, Any], proof: TlogProof, checkpoint: Chec
     except MerkleError:
         return failed(
             name,
-            f"The ledger's log does not hold this entry at position {proof.index}: the entry or its proof "
-            "was altered, so do not rely on it.",
+            f"The ledger's log does not hold this entry as number {proof.index + 1}, so the entry or its "
+            "proof was altered: do not rely on it.",
         )
     return passed(
-        name, f"The ledger entry is entry {proof.index} of the ledger's log of {checkpoint.size} entries."
+        name,
+        f"The ledger entry is number {proof.index + 1} of the {checkpoint.size} entries in the ledger's log.",
     )
 
 
@@ -215,8 +216,8 @@ def check_status(
         )
     elif statement.state == "superseded":
         problem = (
-            f"The issuer corrected this result; the replacement is named in the correction {statement.by}. "
-            "Do not rely on this version."
+            f"The issuer corrected this result; the correction {statement.by} names the replacement: "
+            "do not rely on this version."
         )
     elif statement.state == "revoked":
         problem = f"The issuer revoked this credential (revocation {statement.by}): do not rely on it."

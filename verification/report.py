@@ -29,7 +29,7 @@ CHECK_NAMES = (
 """Every check of a bundle, in the order a report lists them."""
 
 _MARKS = {"pass": "\u2713", "fail": "\u2717", "not-checked": "\u2013"}
-_DO_NOT_RELY = ": do not rely on it."
+_DO_NOT_RELY = ": do not rely on "
 
 
 @dataclass(frozen=True)
@@ -134,8 +134,9 @@ class Report:
 
 
 def _plain(sentence: str) -> str:
-    """A failure sentence without its own warning, which the verdict already gives."""
-    return sentence.removesuffix(_DO_NOT_RELY) + "." if sentence.endswith(_DO_NOT_RELY) else sentence
+    """A failure sentence without its closing warning, which the verdict already gives."""
+    reason, warned, _ = sentence.rpartition(_DO_NOT_RELY)
+    return f"{reason}." if warned else sentence
 
 
 def day(instant: datetime) -> str:

@@ -25,13 +25,27 @@ from verification.note import parse_verifier_key
 from verification.statements import open_receipt
 
 
-def offline_verify(bundle: dict[str, Any], log_key: str, tmp_path: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+def offline_verify(
+    bundle: dict[str, Any], log_key: str, tmp_path: Path, *extra: str
+) -> subprocess.CompletedProcess[str]:
     """Run `ledger verify` in a fresh process with no LEDGER_* settings and no data folder."""
     path = tmp_path / "bundle.json"
     path.write_text(json.dumps(bundle))
     env = {key: value for key, value in os.environ.items() if not key.startswith("LEDGER_")}
-    command = [sys.executable, "-m", "ledger.cli", "verify", str(path), "--log-key", log_key, "--json", *extra]
-    return subprocess.run(command, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False)
+    command = [
+        sys.executable,
+        "-m",
+        "ledger.cli",
+        "verify",
+        str(path),
+        "--log-key",
+        log_key,
+        "--json",
+        *extra,
+    ]
+    return subprocess.run(
+        command, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False
+    )
 
 
 @pytest.fixture
@@ -43,7 +57,9 @@ def award(ledger: Ledger, university: Issuer, learner: str) -> dict[str, Any]:
     return document
 
 
-def test_a_bundle_from_the_ledger_verifies_offline(ledger: Ledger, award: dict[str, Any], tmp_path: Path) -> None:
+def test_a_bundle_from_the_ledger_verifies_offline(
+    ledger: Ledger, award: dict[str, Any], tmp_path: Path
+) -> None:
     bundle = build_bundle(ledger, award["id"])
     result = offline_verify(bundle, ledger.tlog.signer.verifier_key, tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -55,7 +71,9 @@ def test_a_bundle_from_the_ledger_verifies_offline(ledger: Ledger, award: dict[s
     assert set(outcomes.values()) == {"pass"}
 
 
-def test_a_tampered_bundle_fails_offline_with_exit_1(ledger: Ledger, award: dict[str, Any], tmp_path: Path) -> None:
+def test_a_tampered_bundle_fails_offline_with_exit_1(
+    ledger: Ledger, award: dict[str, Any], tmp_path: Path
+) -> None:
     bundle = build_bundle(ledger, award["id"])
     bundle["credential"]["credentialSubject"]["result"][0]["value"] = "Third"
     result = offline_verify(bundle, ledger.tlog.signer.verifier_key, tmp_path)
@@ -116,13 +134,23 @@ def test_any_flipped_bit_makes_a_named_check_fail(
 
 
 def test_the_signed_receipt_promises_the_entry(ledger: Ledger, university: Issuer, learner: str) -> None:
-    receipt = post_credential(ledger, examples.sign(examples.enrolment(university.did, learner), university.key))
+    receipt = post_credential(
+        ledger, examples.sign(examples.enrolment(university.did, learner), university.key)
+    )
     assert receipt.signed is not None
-    opened = open_receipt(receipt.signed, parse_verifier_key(ledger.tlog.signer.verifier_key), ledger.tlog.signer.origin)
-    assert (opened.entry_hash, opened.stream, opened.seq) == (receipt.entry_hash, learner, receipt.entry["seq"])
+    opened = open_receipt(
+        receipt.signed, parse_verifier_key(ledger.tlog.signer.verifier_key), ledger.tlog.signer.origin
+    )
+    assert (opened.entry_hash, opened.stream, opened.seq) == (
+        receipt.entry_hash,
+        learner,
+        receipt.entry["seq"],
+    )
 
 
-def test_a_revoked_credential_says_so(ledger: Ledger, university: Issuer, learner: str, award: dict[str, Any]) -> None:
+def test_a_revoked_credential_says_so(
+    ledger: Ledger, university: Issuer, learner: str, award: dict[str, Any]
+) -> None:
     revocation = examples.status(university.did, learner, action="revokes", names=award["id"], reason="fraud")
     post_credential(ledger, examples.sign(revocation, university.key))
     report = verify_bundle(build_bundle(ledger, award["id"]), [ledger.tlog.signer.verifier_key])

@@ -6,6 +6,7 @@ import sqlite3
 
 import psycopg
 import pytest
+from eventsourcing.persistence import RecordConflictError
 from psycopg import sql
 
 from ledger import examples
@@ -33,7 +34,8 @@ def all_entries(ledger: Ledger) -> list[dict[str, object]]:
 def post_many(ledger: Ledger, issuer: Issuer, learners: list[str], count: int) -> None:
     """Post `count` enrolments spread over learners, in batches."""
     documents = [
-        examples.sign(examples.enrolment(issuer.did, learners[i % len(learners)]), issuer.key) for i in range(count)
+        examples.sign(examples.enrolment(issuer.did, learners[i % len(learners)]), issuer.key)
+        for i in range(count)
     ]
     for start in range(0, count, 250):
         results = post_batch(ledger, documents[start : start + 250])
@@ -67,7 +69,7 @@ def test_notification_id_gaps_leave_no_gap_in_the_log(
         for stream in (mine, theirs):
             stream.record(stream.next_entry("enrolment", ledger.clock(), credential="urn:uuid:x"), "c2VhbGVk")
         ledger.save(mine)
-        with pytest.raises(Exception, match="(?i)unique|integrity|constraint"):
+        with pytest.raises(RecordConflictError):
             other.save(theirs)
     finally:
         other.close()
@@ -121,7 +123,9 @@ def test_a_proof_needs_logarithmically_many_reads(ledger: Ledger, university: Is
             assert CountingCursor.reads <= 2 * size.bit_length() + 4
 
 
-def test_checkpoints_are_signed_consistent_and_stored(ledger: Ledger, university: Issuer, learner: str) -> None:
+def test_checkpoints_are_signed_consistent_and_stored(
+    ledger: Ledger, university: Issuer, learner: str
+) -> None:
     verifier = parse_verifier_key(ledger.tlog.signer.verifier_key)
     ledger.tlog.integrate_all()
     first = ledger.tlog.sign_checkpoint()
@@ -173,7 +177,11 @@ def test_the_log_tables_are_append_only(backend: Backend, ledger: Ledger, learne
     assert ledger.tlog.sign_checkpoint() is not None
     with ledger.tlog.store.writing() as log:
         log.insert_tiles([(9, 0, bytes(32))])  # a row to refuse to change (inserting is allowed)
-    for statement in ("UPDATE log_leaves SET seq = 0", "DELETE FROM log_checkpoints", "DELETE FROM log_tiles"):
+    for statement in (
+        "UPDATE log_leaves SET seq = 0",
+        "DELETE FROM log_checkpoints",
+        "DELETE FROM log_tiles",
+    ):
         if backend.name == "sqlite":
             conn = sqlite3.connect(backend.settings.data_dir / "ledger.sqlite3", isolation_level=None)
             try:
@@ -183,6 +191,8 @@ def test_the_log_tables_are_append_only(backend: Backend, ledger: Ledger, learne
                 conn.close()
         else:
             with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
-                conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(backend.schema or "public")))
+                conn.execute(
+                    sql.SQL("SET search_path TO {}").format(sql.Identifier(backend.schema or "public"))
+                )
                 with pytest.raises(psycopg.Error, match="append-only"):
                     conn.execute(statement.encode())

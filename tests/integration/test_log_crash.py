@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import random
 import signal
@@ -33,7 +34,9 @@ def follower(backend: Backend) -> subprocess.Popen[bytes]:
     return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
-def wait_for_size(ledger: Ledger, at_least: int, process: subprocess.Popen[bytes], timeout: float = 120) -> int:
+def wait_for_size(
+    ledger: Ledger, at_least: int, process: subprocess.Popen[bytes], timeout: float = 120
+) -> int:
     """Poll the log's size until it reaches `at_least`; fail if the follower dies first."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -49,8 +52,12 @@ def test_sigkill_mid_batch_never_loses_duplicates_or_reorders_a_leaf(backend: Ba
     ledger = backend.open()
     ledger.after_commit.clear()  # everything is left to the follower process
     issuer = register_issuer(ledger, "caerleon", "university", ["enrolment"])
-    learners = [ledger.register_learner(uln, "L", "2000-01-01") for uln in ("1000000000", "1000000019", "1000000027")]
-    documents = [examples.sign(examples.enrolment(issuer.did, learners[i % 3]), issuer.key) for i in range(ENTRIES)]
+    learners = [
+        ledger.register_learner(uln, "L", "2000-01-01") for uln in ("1000000000", "1000000019", "1000000027")
+    ]
+    documents = [
+        examples.sign(examples.enrolment(issuer.did, learners[i % 3]), issuer.key) for i in range(ENTRIES)
+    ]
     for start in range(0, ENTRIES, 500):
         post_batch(ledger, documents[start : start + 500])
     expected = [
@@ -86,7 +93,7 @@ def test_sigkill_mid_batch_never_loses_duplicates_or_reorders_a_leaf(backend: Ba
     assert len(checkpoints) >= 2 and checkpoints[-1].size == total
     for checkpoint in checkpoints:
         assert checkpoint.root == root_from_leaves([leaf.hash for leaf in leaves[: checkpoint.size]])
-    for older, newer in zip(checkpoints, checkpoints[1:], strict=False):
+    for older, newer in itertools.pairwise(checkpoints):
         proof = ledger.tlog.consistency(older.size, newer.size)
         verify_consistency(older.size, newer.size, proof, older.root, newer.root)
     ledger.close()

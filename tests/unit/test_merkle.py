@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import json
 import math
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -87,6 +89,86 @@ def flip_bit(data: bytes, bit: int) -> bytes:
     flipped = bytearray(data)
     flipped[bit // 8] ^= 1 << (bit % 8)
     return bytes(flipped)
+
+
+class MemoSource:
+    """A HashSource that computes each subtree root once, straight from RFC 9162's MTH recursion."""
+
+    def __init__(self, leaves: list[bytes]) -> None:
+        self.leaves = leaves
+        self.roots: dict[tuple[int, int], bytes] = {}
+
+    def subtree_root(self, start: int, end: int) -> bytes:
+        if (start, end) not in self.roots:
+            if end - start == 1:
+                self.roots[start, end] = self.leaves[start]
+            else:
+                middle = start + (1 << ((end - start - 1).bit_length() - 1))
+                left, right = self.subtree_root(start, middle), self.subtree_root(middle, end)
+                self.roots[start, end] = node_hash(left, right)
+        return self.roots[start, end]
+
+
+@dataclass(frozen=True)
+class Tree:
+    """A tree of distinct leaves, its root, and a source that serves its subtree roots fast."""
+
+    leaves: list[bytes]
+    source: MemoSource
+    root: bytes
+
+    def root_at(self, size: int) -> bytes:
+        """The root of the tree's first `size` leaves."""
+        return self.source.subtree_root(0, size) if size else EMPTY_ROOT
+
+
+@functools.cache
+def tree(size: int) -> Tree:
+    """The tree of `size` distinct leaves, built once per size for the whole run."""
+    leaves = distinct_leaves(size, b"tree")
+    source = MemoSource(leaves)
+    root = source.subtree_root(0, size)
+    assert root == root_from_leaves(leaves)
+    return Tree(leaves, source, root)
+
+
+def inclusion_fits_size(index: int, size: int, other_size: int) -> bool:
+    """Whether the inclusion proof of `index` in a tree of `size` also verifies for `other_size`.
+
+    With k = bitlen(index XOR (size - 1)), the 2**k-aligned subtree holding leaf `index` and the
+    last leaf has `index` in its left half and the last leaf in its right half. The proof carries
+    that right half as one opaque hash, so RFC 9162's check yields the same root for every size
+    whose last leaf lies in the same right half: exactly when bitlen(index XOR (other_size - 1)) is
+    k too, i.e. other_size in (c + 2**(k-1), c + 2**k] with c = index rounded down to 2**k. For
+    k <= 1 that is `size` alone. Nothing else verifies (distinct leaves, SHA-256 collision-free).
+    """
+    return index < other_size and (index ^ (size - 1)).bit_length() == (index ^ (other_size - 1)).bit_length()
+
+
+def consistency_fits_new_size(old_size: int, size: int, other_size: int) -> bool:
+    """Whether the consistency proof (old_size -> size) also verifies as (old_size -> other_size).
+
+    The proof is in effect the inclusion proof of the old tree's last leaf (from the perfect
+    subtree that ends there), so the same right-half rule applies; for old_size == size the proof
+    is empty and fits no other size. Changing old_size alone never verifies.
+    """
+    return old_size < size and inclusion_fits_size(old_size - 1, size, other_size)
+
+
+def consistency_shape(old_size: int, size: int) -> tuple[object, ...]:
+    """What a consistency check computes, independent of the hash values (old_size <= size).
+
+    Whether the old root is the proof's implied first hash (old_size a power of two), and the
+    left/right order in which the proof's hashes join, level by level. Two size pairs with equal
+    shapes accept each other's proofs for the same two roots; equal sizes accept equal roots.
+    """
+    if old_size == size:
+        return ("equal sizes",)
+    last, newest = old_size - 1, size - 1
+    low = (old_size & -old_size).bit_length() - 1
+    meet = (last ^ newest).bit_length()
+    order = tuple((last >> level) & 1 for level in range(low, meet)) + (1,) * (last >> meet).bit_count()
+    return (old_size == 1 << low, order)
 
 
 # --- transparency-dev vectors -------------------------------------------------------------------
@@ -174,13 +256,29 @@ def test_inclusion_proof_verifies_at_its_index_and_no_other(size: int) -> None:
                     verify_inclusion(leaves[index], other, size, proof, root)
 
 
-@settings(max_examples=25, deadline=None)
-@given(size=st.integers(1, 300), data=st.data())
+def verifies_inclusion(leaf: bytes, index: int, size: int, proof: list[bytes], root: bytes) -> bool:
+    try:
+        verify_inclusion(leaf, index, size, proof, root)
+    except MerkleError:
+        return False
+    return True
+
+
+def other_sizes(size: int, fits: Any, data: st.DataObject) -> set[int]:
+    """Sizes near `size`, at both ends of the range `fits` accepts, and a few anywhere."""
+    near = set(range(max(0, size - 40), size + 41))
+    accepted = [other for other in range(1, 1 << (size.bit_length() + 1)) if fits(other)]
+    ends = {edge + step for edge in (accepted[0], accepted[-1]) for step in (-1, 0, 1)} if accepted else set()
+    anywhere = set(data.draw(st.lists(st.integers(0, 1 << 13), max_size=20)))
+    return (near | ends | anywhere) - {size}
+
+
+@settings(max_examples=30, deadline=None)
+@given(size=st.integers(1, 2000), data=st.data())
 def test_inclusion_proofs_of_random_trees(size: int, data: st.DataObject) -> None:
-    leaves = distinct_leaves(size, data.draw(st.binary(max_size=8)))
-    root = reference_root(leaves)
-    source = ListHashSource(leaves)
-    proofs = [inclusion_proof(index, size, source) for index in range(size)]
+    built = tree(size)
+    leaves, root = built.leaves, built.root
+    proofs = [inclusion_proof(index, size, built.source) for index in range(size)]
     for index, proof in enumerate(proofs):
         verify_inclusion(leaves[index], index, size, proof, root)
     index = data.draw(st.integers(0, size - 1))
@@ -189,8 +287,17 @@ def test_inclusion_proofs_of_random_trees(size: int, data: st.DataObject) -> Non
         if other != index:
             with pytest.raises(MerkleError):
                 verify_inclusion(leaves[index], other, size, proof, root)
+            with pytest.raises(RootMismatch):
+                verify_inclusion(leaves[other], index, size, proof, root)
+    for other_size in other_sizes(size, lambda other: inclusion_fits_size(index, size, other), data):
+        expected = inclusion_fits_size(index, size, other_size)
+        assert verifies_inclusion(leaves[index], index, other_size, proof, root) == expected, other_size
+    for other_size in {data.draw(st.integers(0, 2000)) for _ in range(5)} - {size}:
+        assert not verifies_inclusion(
+            leaves[index], index, size, proof, tree(max(other_size, 1)).root_at(other_size)
+        )
     for position in range(len(proof)):
-        for bit in range(256):
+        for bit in range(0, 256, 7):
             tampered = [*proof]
             tampered[position] = flip_bit(proof[position], bit)
             with pytest.raises(RootMismatch):
@@ -202,6 +309,19 @@ def test_inclusion_proofs_of_random_trees(size: int, data: st.DataObject) -> Non
         verify_inclusion(leaves[index], index, size, proof, flip_bit(root, bit))
     assert mismatch.value.expected == flip_bit(root, bit)
     assert mismatch.value.computed == root
+
+
+def test_a_proof_fits_exactly_the_sizes_sharing_its_right_half() -> None:
+    # The example of the rule: leaf 0 of 3 and of 4 leaves has the same proof shape (k = 2).
+    four, three = tree(4), tree(3)
+    proof = inclusion_proof(0, 4, four.source)
+    verify_inclusion(four.leaves[0], 0, 3, proof, four.root)  # passes, against the size-4 root
+    assert inclusion_fits_size(0, 4, 3) and not inclusion_fits_size(0, 4, 2)
+    with pytest.raises(RootMismatch):
+        verify_inclusion(four.leaves[0], 0, 3, proof, three.root)
+    assert [other for other in range(1, 40) if inclusion_fits_size(5, 13, other)] == list(range(9, 17))
+    assert [other for other in range(1, 40) if inclusion_fits_size(12, 13, other)] == [13]
+    assert [other for other in range(1, 40) if inclusion_fits_size(9, 13, other)] == [13, 14, 15, 16]
 
 
 def test_inclusion_refusals_name_what_is_wrong() -> None:
@@ -227,15 +347,35 @@ def test_inclusion_refusals_name_what_is_wrong() -> None:
 # --- consistency proofs -------------------------------------------------------------------------
 
 
-@settings(max_examples=60, deadline=None)
+def verifies_consistency(size1: int, size2: int, proof: list[bytes], root1: bytes, root2: bytes) -> bool:
+    try:
+        verify_consistency(size1, size2, proof, root1, root2)
+    except MerkleError:
+        return False
+    return True
+
+
+@settings(max_examples=40, deadline=None)
 @given(data=st.data())
 def test_consistency_proofs_of_random_trees(data: st.DataObject) -> None:
-    new_size = data.draw(st.integers(1, 300))
+    new_size = data.draw(st.integers(1, 2000))
     old_size = data.draw(st.integers(1, new_size))
-    leaves = distinct_leaves(new_size, data.draw(st.binary(max_size=8)))
-    old_root, new_root = reference_root(leaves[:old_size]), reference_root(leaves)
-    proof = consistency_proof(old_size, new_size, ListHashSource(leaves))
+    built = tree(new_size)
+    old_root, new_root = built.root_at(old_size), built.root
+    proof = consistency_proof(old_size, new_size, built.source)
     verify_consistency(old_size, new_size, proof, old_root, new_root)
+    for other in range(0, new_size + 2):
+        if other != old_size:
+            assert not verifies_consistency(other, new_size, proof, old_root, new_root), other
+    for other in {data.draw(st.integers(0, new_size)) for _ in range(5)} - {old_size}:
+        assert not verifies_consistency(old_size, new_size, proof, built.root_at(other), new_root)
+    fits = functools.partial(consistency_fits_new_size, old_size, new_size)
+    for other in other_sizes(new_size, fits, data):
+        assert verifies_consistency(old_size, other, proof, old_root, new_root) == fits(other), other
+    for other in {data.draw(st.integers(0, 2000)) for _ in range(5)} - {new_size}:
+        assert not verifies_consistency(
+            old_size, new_size, proof, old_root, tree(max(other, 1)).root_at(other)
+        )
     mask = data.draw(st.integers(1, 255))
     for position in range(len(proof)):
         for offset in range(32):
@@ -250,6 +390,33 @@ def test_consistency_proofs_of_random_trees(data: st.DataObject) -> None:
         verify_consistency(old_size, new_size, proof, flip_bit(old_root, bit), new_root)
     with pytest.raises(RootMismatch):
         verify_consistency(old_size, new_size, proof, old_root, flip_bit(new_root, bit))
+
+
+def test_the_one_to_four_proof_also_fits_one_to_three() -> None:
+    built = tree(4)
+    proof = consistency_proof(1, 4, built.source)
+    verify_consistency(1, 3, proof, built.root_at(1), built.root)  # against the size-4 root
+    assert [
+        other for other in range(0, 20) if verifies_consistency(1, other, proof, built.root_at(1), built.root)
+    ] == [
+        3,
+        4,
+    ]
+
+
+def test_which_size_pairs_a_consistency_proof_also_fits() -> None:
+    # Both sizes changed at once: the proof fixes only its shape, never the sizes themselves,
+    # which is why a verifier takes both sizes from signed checkpoints.
+    largest = 16
+    built = tree(largest)
+    pairs = [(old, new) for new in range(1, largest + 1) for old in range(1, new + 1)]
+    for old, new in pairs:
+        proof = consistency_proof(old, new, built.source)
+        roots = built.root_at(old), built.root_at(new)
+        for other_old, other_new in pairs:
+            expected = consistency_shape(old, new) == consistency_shape(other_old, other_new)
+            assert verifies_consistency(other_old, other_new, proof, *roots) == expected
+    assert consistency_shape(1, 2) == consistency_shape(2, 3) == consistency_shape(4, 5)
 
 
 def test_consistency_sizes() -> None:

@@ -95,11 +95,9 @@ def test_any_changed_byte_is_refused(data: st.DataObject) -> None:
         tampered = raw.decode()
     except UnicodeDecodeError:
         return  # not text, so never a note
+    opener = open_receipt if note.startswith("learner-ledger/receipt") else open_status
     with pytest.raises(NoteError):
-        if note.startswith("learner-ledger/receipt"):
-            open_receipt(tampered, VERIFIER, ORIGIN)
-        else:
-            open_status(tampered, VERIFIER, ORIGIN)
+        opener(tampered, VERIFIER, ORIGIN)
 
 
 def test_signature_is_checked_before_the_text_is_parsed() -> None:
@@ -139,8 +137,9 @@ def test_no_statement_opens_as_another_kind() -> None:
         f"learner-ledger/receipt/v1\n{ORIGIN}\n{ENTRY_HASH}\n{STREAM}\n7\n{RECORDED_AT}\nextra\n",
         f"learner-ledger/receipt/v1\n{ORIGIN}\n{ENTRY_HASH}\n{STREAM}\n7\n",
         f"learner-ledger/receipt/v2\n{ORIGIN}\n{ENTRY_HASH}\n{STREAM}\n7\n{RECORDED_AT}\n",
-        f"learner-ledger/status/v1\n{ORIGIN}\n{CREDENTIAL}\nvalid\n42\n{STATUS_CREDENTIAL}\n",  # valid names no one
-        f"learner-ledger/status/v1\n{ORIGIN}\n{CREDENTIAL}\nrevoked\n42\n",  # revoked by whom?
+        # valid names no StatusCredential; superseded and revoked must
+        f"learner-ledger/status/v1\n{ORIGIN}\n{CREDENTIAL}\nvalid\n42\n{STATUS_CREDENTIAL}\n",
+        f"learner-ledger/status/v1\n{ORIGIN}\n{CREDENTIAL}\nrevoked\n42\n",
         f"learner-ledger/status/v1\n{ORIGIN}\n{CREDENTIAL}\nexpired\n42\n",
         f"learner-ledger/status/v1\n{ORIGIN}\n{CREDENTIAL}\nvalid\n042\n",
         f"learner-ledger/status/v1\n{ORIGIN}\n{CREDENTIAL}\nvalid\n-1\n",
@@ -151,11 +150,9 @@ def test_no_statement_opens_as_another_kind() -> None:
 )
 def test_strict_parsing_of_signed_text(text: str) -> None:
     note = sign_note(text, ORIGIN, SEED)
+    opener = open_receipt if text.startswith("learner-ledger/receipt") else open_status
     with pytest.raises(MalformedStatement):
-        if text.startswith("learner-ledger/receipt"):
-            open_receipt(note, VERIFIER, ORIGIN)
-        else:
-            open_status(note, VERIFIER, ORIGIN)
+        opener(note, VERIFIER, ORIGIN)
 
 
 def test_signing_refuses_what_opening_would_refuse() -> None:

@@ -36,7 +36,7 @@ SPEC_PROOF = (
     "index 73894\n" + "".join(f"{line}\n" for line in SPEC_HASHES) + "\n" + SPEC_CHECKPOINT
 )
 
-NOTE = "ledger.example/log\n3\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n\n\u2014 ledger.example/log AAAA\n"
+NOTE = f"ledger.example/log\n3\n{'A' * 43}=\n\n\u2014 ledger.example/log AAAA\n"
 HASH = bytes(range(32))
 HASH_LINE = base64.b64encode(HASH).decode()
 

@@ -19,7 +19,6 @@ from ledger import examples
 from ledger.credentials import parse_credential
 from ledger.errors import InvalidRegistryChange
 from ledger.registry import Organisation, organisation_id
-from ledger.registry import scope_matches as ledger_scope_matches
 from ledger.streams import first_entry
 from verification.errors import MalformedRegistry
 from verification.keys import SigningKey
@@ -85,13 +84,6 @@ def test_accreditation_covers_kind_scope_and_window() -> None:
 )
 def test_scope_patterns(pattern: str, scope: str, matches: bool) -> None:
     assert scope_matches(pattern, scope) is matches
-
-
-@given(
-    pattern=st.text(alphabet="FHEQRQ:*6-7 ", max_size=8), scope=st.text(alphabet="FHEQRQ:6-7 ", max_size=8)
-)
-def test_scope_matching_is_the_ledgers(pattern: str, scope: str) -> None:
-    assert scope_matches(pattern, scope) == ledger_scope_matches(pattern, scope)
 
 
 # --- kinds and scopes of credentials -----------------------------------------------------------
