@@ -1,18 +1,16 @@
 """The log's tables (leaves, tiles, state, checkpoints), read and written through the event store's
-own connection pool, so integration shares the database's transactions and durability.
+own connection pool (ledger.sql), so integration shares the database's transactions and durability.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from eventsourcing.persistence import ApplicationRecorder
-from eventsourcing.postgres import PostgresApplicationRecorder
-from eventsourcing.sqlite import SQLiteApplicationRecorder
 
+from ledger.sql import SqlCursor, SqlStore
 from verification.merkle import Frontier, node_hash, root_from_leaves
 
 TILE_HEIGHT = 8
@@ -50,31 +48,18 @@ class StoredCheckpoint:
     signed_at: str
 
 
-class LogCursor:
-    """SQL on the log tables inside one transaction, the same for SQLite and PostgreSQL."""
-
-    def __init__(self, cursor: Any, postgres: bool, schema: str) -> None:
-        self._cursor = cursor
-        self._postgres = postgres
-        self._prefix = f'"{schema}".' if postgres else ""
-
-    def _run(self, statement: str, params: Sequence[object] = ()) -> None:
-        text = statement.replace("{p}", self._prefix)
-        self._cursor.execute(text.replace("?", "%s") if self._postgres else text, params)
-
-    def _rows(self, statement: str, params: Sequence[object] = ()) -> list[Any]:
-        self._run(statement, params)
-        return list(self._cursor.fetchall())
+class LogCursor(SqlCursor):
+    """SQL on the log tables inside one transaction."""
 
     def state(self, *, for_update: bool = False) -> LogState:
         """The integration state (locked against other sequencers when `for_update`)."""
-        lock = " FOR UPDATE" if for_update and self._postgres else ""
-        row = self._rows("SELECT position, size, frontier FROM {p}log_state WHERE id = 1" + lock)[0]  # noqa: S608
+        lock = " FOR UPDATE" if for_update and self.postgres else ""
+        row = self.rows("SELECT position, size, frontier FROM {p}log_state WHERE id = 1" + lock)[0]  # noqa: S608
         return LogState(int(row["position"]), int(row["size"]), Frontier.from_bytes(bytes(row["frontier"])))
 
     def set_state(self, state: LogState) -> None:
         """Record how far integration has gone."""
-        self._run(
+        self.run(
             "UPDATE {p}log_state SET position = ?, size = ?, frontier = ? WHERE id = 1",
             (state.position, state.size, state.frontier.to_bytes()),
         )
@@ -82,7 +67,7 @@ class LogCursor:
     def insert_leaves(self, leaves: Sequence[Leaf]) -> None:
         """Append leaves (indexes must continue the log)."""
         for leaf in leaves:
-            self._run(
+            self.run(
                 "INSERT INTO {p}log_leaves (leaf_index, notification_id, stream, seq, leaf_hash) "
                 "VALUES (?, ?, ?, ?, ?)",
                 (leaf.index, leaf.notification_id, leaf.stream, leaf.seq, leaf.hash),
@@ -91,20 +76,20 @@ class LogCursor:
     def insert_tiles(self, nodes: Sequence[tuple[int, int, bytes]]) -> None:
         """Store roots of newly complete 256^level subtrees: (level, node index, hash)."""
         for level, index, digest in nodes:
-            self._run(
+            self.run(
                 "INSERT INTO {p}log_tiles (level, node_index, hash) VALUES (?, ?, ?)", (level, index, digest)
             )
 
     def hashes(self, level: int, start: int, count: int) -> list[bytes]:
         """`count` consecutive hashes of a level (0: leaves) from `start`: one range read."""
         if level == 0:
-            rows = self._rows(
+            rows = self.rows(
                 "SELECT leaf_hash AS hash FROM {p}log_leaves WHERE leaf_index >= ? AND leaf_index < ? "
                 "ORDER BY leaf_index",
                 (start, start + count),
             )
         else:
-            rows = self._rows(
+            rows = self.rows(
                 "SELECT hash FROM {p}log_tiles WHERE level = ? AND node_index >= ? AND node_index < ? "
                 "ORDER BY node_index",
                 (level, start, start + count),
@@ -116,17 +101,17 @@ class LogCursor:
 
     def leaf(self, index: int) -> Leaf | None:
         """The leaf at an index."""
-        rows = self._rows("SELECT * FROM {p}log_leaves WHERE leaf_index = ?", (index,))
+        rows = self.rows("SELECT * FROM {p}log_leaves WHERE leaf_index = ?", (index,))
         return _leaf(rows[0]) if rows else None
 
     def leaf_of(self, stream: str, seq: int) -> Leaf | None:
         """The leaf an entry became, if it has been integrated."""
-        rows = self._rows("SELECT * FROM {p}log_leaves WHERE stream = ? AND seq = ?", (stream, seq))
+        rows = self.rows("SELECT * FROM {p}log_leaves WHERE stream = ? AND seq = ?", (stream, seq))
         return _leaf(rows[0]) if rows else None
 
     def leaves(self, start: int, stop: int) -> list[Leaf]:
         """The leaves with index in [start, stop)."""
-        rows = self._rows(
+        rows = self.rows(
             "SELECT * FROM {p}log_leaves WHERE leaf_index >= ? AND leaf_index < ? ORDER BY leaf_index",
             (start, stop),
         )
@@ -135,18 +120,18 @@ class LogCursor:
     def checkpoint(self, size: int | None = None) -> StoredCheckpoint | None:
         """The checkpoint of a size, or the latest one."""
         if size is None:
-            rows = self._rows("SELECT * FROM {p}log_checkpoints ORDER BY size DESC LIMIT 1")
+            rows = self.rows("SELECT * FROM {p}log_checkpoints ORDER BY size DESC LIMIT 1")
         else:
-            rows = self._rows("SELECT * FROM {p}log_checkpoints WHERE size = ?", (size,))
+            rows = self.rows("SELECT * FROM {p}log_checkpoints WHERE size = ?", (size,))
         return _checkpoint(rows[0]) if rows else None
 
     def checkpoints(self) -> list[StoredCheckpoint]:
         """Every checkpoint, oldest first."""
-        return [_checkpoint(row) for row in self._rows("SELECT * FROM {p}log_checkpoints ORDER BY size")]
+        return [_checkpoint(row) for row in self.rows("SELECT * FROM {p}log_checkpoints ORDER BY size")]
 
     def insert_checkpoint(self, checkpoint: StoredCheckpoint) -> None:
         """Store a newly signed checkpoint."""
-        self._run(
+        self.run(
             "INSERT INTO {p}log_checkpoints (size, root, note, signed_at) VALUES (?, ?, ?, ?)",
             (checkpoint.size, checkpoint.root, checkpoint.note, checkpoint.signed_at),
         )
@@ -183,35 +168,8 @@ class TileHashSource:
         return node_hash(self.subtree_root(start, start + split), self.subtree_root(start + split, end))
 
 
-class LogStore:
+class LogStore(SqlStore[LogCursor]):
     """Transactions on the log tables, on the connections of the event store's recorder."""
 
     def __init__(self, recorder: ApplicationRecorder, schema: str) -> None:
-        self.recorder = recorder
-        self.postgres = isinstance(recorder, PostgresApplicationRecorder)
-        self.schema = schema
-
-    @contextmanager
-    def writing(self) -> Iterator[LogCursor]:
-        """A write transaction that holds the log's lock until it commits (or rolls back)."""
-        if isinstance(self.recorder, PostgresApplicationRecorder):
-            with self.recorder.datastore.transaction(commit=True) as cursor:
-                log = LogCursor(cursor, True, self.schema)
-                yield log
-            return
-        assert isinstance(self.recorder, SQLiteApplicationRecorder)
-        with self.recorder.datastore.get_connection(commit=True) as connection:
-            sqlite_cursor = connection.cursor()
-            sqlite_cursor.execute("BEGIN IMMEDIATE")  # take the write lock before reading the state
-            try:
-                yield LogCursor(sqlite_cursor, False, self.schema)
-            except BaseException:
-                connection.rollback()
-                raise
-            connection.commit()
-
-    @contextmanager
-    def reading(self) -> Iterator[LogCursor]:
-        """A read-only transaction: one consistent view of the log."""
-        with self.recorder.datastore.transaction(commit=False) as cursor:  # type: ignore[attr-defined]
-            yield LogCursor(cursor, self.postgres, self.schema)
+        super().__init__(recorder, schema, LogCursor)

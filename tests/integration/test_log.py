@@ -113,7 +113,7 @@ def test_a_proof_needs_logarithmically_many_reads(ledger: Ledger, university: Is
     ledger.tlog.integrate_all()
     size = ledger.tlog.state().size
     with ledger.tlog.store.reading() as log:
-        counting = CountingCursor(log._cursor, log._postgres, ledger.tlog.store.schema)
+        counting = CountingCursor(log._cursor, log.postgres, ledger.tlog.store.schema)
         for index in (0, 17, size // 2, size - 1):
             CountingCursor.reads = 0
             TileHashSource(counting).subtree_root(0, size)

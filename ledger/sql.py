@@ -1,0 +1,75 @@
+"""SQL on the ledger's own tables through the event store's connection pool, the same on both backends.
+
+Statements are written with `?` placeholders and `{p}` before each table name; on PostgreSQL the
+placeholders become `%s` and `{p}` the schema, on SQLite `{p}` disappears.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, Generic, TypeVar
+
+from eventsourcing.persistence import ApplicationRecorder
+from eventsourcing.postgres import PostgresApplicationRecorder
+from eventsourcing.sqlite import SQLiteApplicationRecorder
+
+
+class SqlCursor:
+    """A cursor inside one transaction that speaks both SQL dialects."""
+
+    def __init__(self, cursor: Any, postgres: bool, schema: str) -> None:
+        self._cursor = cursor
+        self.postgres = postgres
+        self._prefix = f'"{schema}".' if postgres else ""
+
+    def run(self, statement: str, params: Sequence[object] = ()) -> None:
+        """Execute one statement."""
+        text = statement.replace("{p}", self._prefix)
+        self._cursor.execute(text.replace("?", "%s") if self.postgres else text, params)
+
+    def rows(self, statement: str, params: Sequence[object] = ()) -> list[Any]:
+        """Execute one query; rows are indexable by column name."""
+        self.run(statement, params)
+        return list(self._cursor.fetchall())
+
+
+CursorT = TypeVar("CursorT", bound=SqlCursor)
+
+
+class SqlStore(Generic[CursorT]):
+    """Read and write transactions on the event store's database, yielding `cursor_type` cursors."""
+
+    def __init__(self, recorder: ApplicationRecorder, schema: str, cursor_type: type[CursorT]) -> None:
+        self.recorder = recorder
+        self.postgres = isinstance(recorder, PostgresApplicationRecorder)
+        self.schema = schema
+        self.cursor_type = cursor_type
+
+    @contextmanager
+    def writing(self) -> Iterator[CursorT]:
+        """A write transaction, committed when the block ends and rolled back if it raises.
+
+        On SQLite it takes the database's write lock at once (BEGIN IMMEDIATE), so what it reads
+        cannot change before it writes; on PostgreSQL lock rows with SELECT … FOR UPDATE.
+        """
+        if isinstance(self.recorder, PostgresApplicationRecorder):
+            with self.recorder.datastore.transaction(commit=True) as cursor:
+                yield self.cursor_type(cursor, True, self.schema)
+            return
+        assert isinstance(self.recorder, SQLiteApplicationRecorder)
+        with self.recorder.datastore.get_connection(commit=True) as connection:
+            sqlite_cursor = connection.cursor()
+            sqlite_cursor.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.cursor_type(sqlite_cursor, False, self.schema)
+            except BaseException:
+                connection.rollback()
+                raise
+            connection.commit()
+
+    @contextmanager
+    def reading(self) -> Iterator[CursorT]:
+        """A read-only transaction: one consistent view."""
+        with self.recorder.datastore.transaction(commit=False) as cursor:  # type: ignore[attr-defined]
+            yield self.cursor_type(cursor, self.postgres, self.schema)
