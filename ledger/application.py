@@ -64,6 +64,14 @@ T = TypeVar("T")
 
 
 @dataclass(frozen=True)
+class Committed:
+    """What one write saved, and the event store position it reached (for read-your-writes)."""
+
+    aggregates: list[Aggregate]
+    position: int
+
+
+@dataclass(frozen=True)
 class StreamItem:
     """One entry of a stream as read back: its hash, the content it commits to (if readable)."""
 
@@ -149,7 +157,7 @@ class Ledger(Application[UUID]):
             )
             return [Organisation(entry=entry)]
 
-        return self.commit(build)[0]  # type: ignore[return-value]
+        return self.commit(build).aggregates[0]  # type: ignore[return-value]
 
     def organisation(self, slug: str) -> Organisation:
         """The organisation registered under `slug`."""
@@ -183,7 +191,7 @@ class Ledger(Application[UUID]):
             org.add_key(multibase, valid_from or now, now)
             return [org, KeyClaim(key=multibase, organisation=urn(org.id))]
 
-        return self.commit(build)[0]  # type: ignore[return-value]
+        return self.commit(build).aggregates[0]  # type: ignore[return-value]
 
     def retire_key(self, slug: str, multibase: str, at: datetime | None = None) -> Organisation:
         """Retire a key from an instant (default now); earlier signatures stay valid."""
@@ -224,7 +232,7 @@ class Ledger(Application[UUID]):
             change(org, self.clock())
             return [org]
 
-        return self.commit(build)[0]  # type: ignore[return-value]
+        return self.commit(build).aggregates[0]  # type: ignore[return-value]
 
     # -- learners -----------------------------------------------------------------------------
 
@@ -346,16 +354,17 @@ class Ledger(Application[UUID]):
             raise StorageUnavailable(f"the event store cannot be read: {error}") from error
         return found if isinstance(found, kind) else None
 
-    def commit(self, build: Callable[[], list[Aggregate]], **kwargs: Any) -> list[Aggregate]:
+    def commit(self, build: Callable[[], list[Aggregate]], **kwargs: Any) -> Committed:
         """Build (reading current state) and save in one transaction; rebuild on a write conflict."""
         for attempt in range(_ATTEMPTS):
             aggregates = build()
             try:
-                self.save(*aggregates, **kwargs)
+                recordings = self.save(*aggregates, **kwargs)
             except RecordConflictError:
                 time.sleep(0.005 * (attempt + 1) * (1 + secrets.randbelow(4)))
                 continue
             except PersistenceError as error:
                 raise StorageUnavailable(f"the event store refused the write: {error}") from error
-            return aggregates
+            position = max((recording.notification.id for recording in recordings), default=0)
+            return Committed(aggregates, position)
         raise StreamConflict(f"gave up after {_ATTEMPTS} write conflicts; retry the request")

@@ -14,12 +14,11 @@ from ledger.errors import UnknownCredential
 from ledger.indexes import CredentialClaim, credential_claim_id
 from ledger.log import NotYetIntegrated
 from ledger.log_store import LogCursor, StoredCheckpoint, TileHashSource
+from verification.bundle_shape import assemble_bundle
+from verification.entries import entry_hash
 from verification.merkle import consistency_proof, inclusion_proof
 from verification.statements import sign_status
-from verification.tlog_proof import TlogProof, format_tlog_proof
-
-BUNDLE_TYPE = "LearnerLedgerBundle"
-BUNDLE_VERSION = 1
+from verification.tlog_proof import TlogProof
 
 
 def build_bundle(ledger: Ledger, credential: str, *, since: int | None = None) -> dict[str, Any]:
@@ -43,26 +42,28 @@ def build_bundle(ledger: Ledger, credential: str, *, since: int | None = None) -
         leaf = log.leaf_of(claim.learner, claim.seq)
         if leaf is None or checkpoint is None or leaf.index >= checkpoint.size:
             raise NotYetIntegrated(f"{credential} is recorded but not yet in a signed checkpoint; retry")
+        # The organisation's entries the checkpoint covers: a prefix of its stream, as the log
+        # integrates every stream in order. The last of them is the registry head the status signs.
         registry = []
         for registry_entry in organisation.entries:
             registry_leaf = log.leaf_of(f"urn:uuid:{organisation.id}", registry_entry["seq"])
             if registry_leaf is None or registry_leaf.index >= checkpoint.size:
                 break
-            registry.append({"entry": registry_entry, "proof": _proof(log, registry_leaf.index, checkpoint)})
-        bundle: dict[str, Any] = {
-            "type": BUNDLE_TYPE,
-            "version": BUNDLE_VERSION,
-            "credential": opened["content"],
-            "salt": opened["salt"],
-            "entry": entry,
-            "proof": _proof(log, leaf.index, checkpoint),
-            "registry": registry,
-            "status": _status(ledger, claim, checkpoint),
-        }
+            registry.append((registry_entry, _proof(log, registry_leaf.index, checkpoint)))
+        if not registry:
+            raise NotYetIntegrated(f"{claim.issuer} is registered but not yet in a signed checkpoint; retry")
+        consistency: dict[int, list[bytes]] = {}
         if since is not None and 0 < since < checkpoint.size:
-            hashes = consistency_proof(since, checkpoint.size, TileHashSource(log))
-            bundle["consistency"] = {str(since): [base64.b64encode(node).decode() for node in hashes]}
-    return bundle
+            consistency[since] = consistency_proof(since, checkpoint.size, TileHashSource(log))
+        return assemble_bundle(
+            opened["content"],
+            base64.b64decode(opened["salt"]),
+            entry,
+            _proof(log, leaf.index, checkpoint),
+            registry=registry,
+            status=_status(ledger, claim, checkpoint, registry[-1][0]),
+            consistency=consistency,
+        )
 
 
 def _covering_checkpoint(ledger: Ledger) -> StoredCheckpoint | None:
@@ -73,12 +74,15 @@ def _covering_checkpoint(ledger: Ledger) -> StoredCheckpoint | None:
     return latest
 
 
-def _proof(log: LogCursor, index: int, checkpoint: StoredCheckpoint) -> str:
+def _proof(log: LogCursor, index: int, checkpoint: StoredCheckpoint) -> TlogProof:
     hashes = inclusion_proof(index, checkpoint.size, TileHashSource(log))
-    return format_tlog_proof(TlogProof(index, tuple(hashes), checkpoint.note))
+    return TlogProof(index, tuple(hashes), checkpoint.note)
 
 
-def _status(ledger: Ledger, claim: CredentialClaim, checkpoint: StoredCheckpoint) -> str:
+def _status(
+    ledger: Ledger, claim: CredentialClaim, checkpoint: StoredCheckpoint, registry_head: dict[str, Any]
+) -> str:
+    """The signed status of the credential, with its issuer's registry head, as of the checkpoint."""
     signer = ledger.tlog.signer
     return sign_status(
         signer.origin,
@@ -86,6 +90,9 @@ def _status(ledger: Ledger, claim: CredentialClaim, checkpoint: StoredCheckpoint
         claim.state,
         checkpoint.size,
         claim.by,
+        issuer=registry_head["organisation"],
+        issuer_seq=registry_head["seq"],
+        issuer_head=entry_hash(registry_head),
         signer_name=signer.name,
         seed=signer.seed,
     )

@@ -58,10 +58,11 @@ class CredentialClaim(Aggregate):
         A revocation is final: a later correction does not bring a revoked credential back.
         """
         if self.state != "revoked":
-            self._status_changed(state="superseded" if action == "supersedes" else "revoked", by=by)
+            state = "superseded" if action == "supersedes" else "revoked"
+            self._status_changed(credential=self.credential, state=state, by=by)
 
     @event("StatusChanged")
-    def _status_changed(self, state: str, by: str) -> None:
+    def _status_changed(self, credential: str, state: str, by: str) -> None:
         self.state = state
         self.by = by
 

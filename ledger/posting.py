@@ -58,6 +58,8 @@ class Receipt:
     """True when the same credential was already recorded and nothing new was written."""
     signed: str | None = None
     """The ledger's signed receipt (a C2SP note under the log key): a promise to integrate."""
+    position: int = 0
+    """The event store position of the write: wait for views to reach it to read your own write."""
 
 
 PostResult = Receipt | LedgerError
@@ -86,8 +88,11 @@ def post_batch(ledger: Ledger, documents: Sequence[object]) -> list[PostResult]:
                 results.append(error)
         return batch.changed()
 
-    ledger.commit(build)
-    return [_signed(ledger, result) if isinstance(result, Receipt) else result for result in results]
+    position = ledger.commit(build).position
+    return [
+        replace(_signed(ledger, result), position=position) if isinstance(result, Receipt) else result
+        for result in results
+    ]
 
 
 def _signed(ledger: Ledger, receipt: Receipt) -> Receipt:

@@ -17,8 +17,8 @@ A bundle is one JSON object (I-JSON: no duplicate keys, no floats; unknown membe
           "proof": "<tlog-proof text of that entry against the SAME checkpoint note>" },
         ... every entry of the organisation's stream the checkpoint covers, from seq 1, in order
       ],
-      "status": "<the log-signed status note (verification.statements) for this credential, as of
-                  the checkpoint>",
+      "status": "<the log-signed status note (verification.statements) for this credential and its
+                  issuer's registry head, as of the checkpoint>",
       "consistency": { "<older tree size>": ["<base64 hash>", ...], ... }     (optional)
     }
 
@@ -30,7 +30,10 @@ A bundle is one JSON object (I-JSON: no duplicate keys, no floats; unknown membe
   (key, validFrom), `key-retired` (key, retiredAt), `key-compromised` (key, compromisedAt),
   `accreditation-granted` (kinds, scopes, validFrom, validUntil or null).
 - The status note reads `learner-ledger/status/v1`, the origin, the credential id, `valid`,
-  `superseded` or `revoked`, the checkpoint's size, and (unless valid) the StatusCredential's id.
+  `superseded` or `revoked`, the checkpoint's size, `issuer <organisation urn> <seq> <entry hash>`
+  (the issuer's registry head as of the checkpoint), and (unless valid) the StatusCredential's id.
+  `registry` must end at that head: it is how a verifier knows no trailing registry entry (a later
+  key retirement or compromise) was left out.
 - `consistency` maps an older tree size to the RFC 9162 consistency proof from that size to the
   checkpoint's size, so a verifier who saw an older checkpoint can check the log only grew.
 
@@ -106,7 +109,7 @@ def verify_bundle(
     key_check, record = check_key_bound(signed, parsed.issuer_registry)
     compromise_check, later = check_key_not_compromised(signed, record, parsed.entry["recorded_at"])
     registry = parsed.registry
-    status_check, _ = check_status(parsed.status, verifiers, checkpoint, parsed.credential.get("id"))
+    status_check, status = check_status(parsed.status, verifiers, checkpoint, parsed.credential.get("id"))
     checks = [
         passed("bundle-format", "The bundle is complete and well formed."),
         checkpoint_check,
@@ -118,7 +121,7 @@ def verify_bundle(
         check_commitment(parsed.credential, parsed.salt, parsed.entry),
         check_inclusion(parsed.entry, parsed.proof, checkpoint),
         check_registry_in_log(
-            [item.entry for item in registry], [item.proof for item in registry], checkpoint, note
+            [item.entry for item in registry], [item.proof for item in registry], checkpoint, note, status
         ),
         check_consistency(checkpoint, last_seen, parsed.consistency),
         status_check,

@@ -7,7 +7,7 @@ from typing import Any
 
 from verification.canonical import canonical_json
 from verification.checkpoint import Checkpoint, parse_checkpoint
-from verification.entries import check_chain
+from verification.entries import check_chain, entry_hash
 from verification.errors import (
     InvalidNoteSignature,
     InvalidTreeSizes,
@@ -111,8 +111,14 @@ def check_registry_in_log(
     proofs: Sequence[TlogProof],
     checkpoint: Checkpoint | None,
     note: str,
+    status: StatusStatement | None,
 ) -> Check:
-    """registry-in-log: every registry entry is in the log under the same checkpoint, chained from 1."""
+    """registry-in-log: the issuer's registry entries are in the log, chained from 1, and all of them.
+
+    All of them: the last entry shown must be the registry head that `status`, the ledger's status
+    statement as check_status opened it (None if it could not), names. That is the only signed word
+    on how many registry entries there are; without it the bundle may leave out the trailing ones.
+    """
     name = "registry-in-log"
     if checkpoint is None:
         return not_checked(name, _NO_CHECKPOINT)
@@ -140,10 +146,57 @@ def check_registry_in_log(
             f"The issuer's registry entries are not one unbroken chain ({breaks[0]}): the key and "
             "accreditation checks cannot be relied on.",
         )
+    problem = _registry_head_problem(entries, checkpoint, status)
+    if problem is not None:
+        return failed(name, problem)
     return passed(
         name,
-        f"All {len(entries)} of the issuer's registry entries are in the ledger's log, in an unbroken chain.",
+        f"All {len(entries)} of the issuer's registry entries as of this checkpoint are in the ledger's log, "
+        "in an unbroken chain, as the ledger's signed status statement confirms.",
     )
+
+
+def _registry_head_problem(
+    entries: Sequence[Mapping[str, Any]], checkpoint: Checkpoint, status: StatusStatement | None
+) -> str | None:
+    """Why the registry shown is not all of the issuer's registry the ledger vouches for, if it is not."""
+    do_not_rely = "do not rely on the key and accreditation checks."
+    unconfirmed = (
+        f"so it cannot be confirmed that the bundle shows all of the issuer's registry entries: {do_not_rely}"
+    )
+    last = entries[-1] if entries else {}
+    shown = len(entries)
+    if status is None:
+        return f"The ledger's status statement could not be verified, {unconfirmed}"
+    if status.checkpoint_size != checkpoint.size:
+        return (
+            f"The ledger's status statement is as of {status.checkpoint_size} log entries, not this "
+            f"checkpoint's {checkpoint.size}, {unconfirmed}"
+        )
+    if last.get("organisation") != status.issuer:
+        problem = (
+            f"The ledger's status statement names the registry of another organisation ({status.issuer}) "
+            f"than the bundle shows ({last.get('organisation')}): {do_not_rely}"
+        )
+    elif shown < status.issuer_seq:
+        problem = (
+            "The bundle leaves out some of the issuer's registry entries (the ledger's registry holds "
+            f"{status.issuer_seq} as of this checkpoint, the bundle shows {shown}): a later key retirement "
+            f"or compromise may be hidden; {do_not_rely}"
+        )
+    elif shown > status.issuer_seq:
+        problem = (
+            f"The bundle shows {shown} of the issuer's registry entries, but the ledger's status statement "
+            f"says its registry held {status.issuer_seq} as of this checkpoint: {do_not_rely}"
+        )
+    elif entry_hash(last) != status.issuer_head:
+        problem = (
+            f"The issuer's last registry entry in the bundle (number {shown}) is not the one the ledger's "
+            f"status statement names: {do_not_rely}"
+        )
+    else:
+        return None
+    return problem
 
 
 def check_consistency(

@@ -9,7 +9,13 @@ strictly, so no statement can be read as a checkpoint, or as the other statement
     <entry hash, 64 hex>               <credential id, urn:uuid>
     <stream, urn:uuid>                 <valid | superseded | revoked>
     <seq>                              <checkpoint size>
-    <recorded_at, RFC 3339>            <by: the StatusCredential's id>   (only when not valid)
+    <recorded_at, RFC 3339>            issuer <organisation, urn:uuid> <seq> <entry hash, 64 hex>
+                                       <by: the StatusCredential's id>   (only when not valid)
+
+The status statement's `issuer` line is the head of the issuing organisation's registry stream as
+of the checkpoint: the last `seq` the checkpoint covers and that entry's hash
+(verification.entries.entry_hash). It commits to how many registry entries there are, so a bundle
+cannot leave out the trailing ones (a later key retirement or compromise) unnoticed.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from verification.trust import parse_instant
 RECEIPT_HEADER = "learner-ledger/receipt/v1"
 STATUS_HEADER = "learner-ledger/status/v1"
 STATES = ("valid", "superseded", "revoked")
+ISSUER_PREFIX = "issuer"
 
 _HASH_HEX = re.compile(r"[0-9a-f]{64}")
 _UUID_URN = re.compile(r"urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -51,6 +58,12 @@ class StatusStatement:
     credential: str
     state: str
     checkpoint_size: int
+    issuer: str
+    """The issuing organisation's stream id (urn:uuid)."""
+    issuer_seq: int
+    """The last `seq` of the issuer's registry stream that the checkpoint covers."""
+    issuer_head: str
+    """The hex entry hash of that last registry entry."""
     by: str | None = None
     """The StatusCredential that superseded or revoked the credential."""
 
@@ -67,6 +80,7 @@ def format_status(statement: StatusStatement) -> str:
     _check_status(statement)
     lines = [STATUS_HEADER, statement.origin, statement.credential, statement.state]
     lines.append(str(statement.checkpoint_size))
+    lines.append(f"{ISSUER_PREFIX} {statement.issuer} {statement.issuer_seq} {statement.issuer_head}")
     return _text(lines if statement.by is None else [*lines, statement.by])
 
 
@@ -84,11 +98,16 @@ def sign_status(
     checkpoint_size: int,
     by: str | None,
     *,
+    issuer: str,
+    issuer_seq: int,
+    issuer_head: str,
     signer_name: str,
     seed: bytes,
 ) -> str:
-    """Sign a credential's status as of the checkpoint of `checkpoint_size`, with the log key."""
-    statement = StatusStatement(origin, credential, state, checkpoint_size, by)
+    """Sign a credential's status and its issuer's registry head as of a checkpoint, with the log key."""
+    statement = StatusStatement(
+        origin, credential, state, checkpoint_size, issuer, issuer_seq, issuer_head, by
+    )
     return sign_note(format_status(statement), signer_name, seed)
 
 
@@ -108,13 +127,22 @@ def open_receipt(note: str, verifier: Verifier, origin: str) -> Receipt:
 def open_status(note: str, verifier: Verifier, origin: str) -> StatusStatement:
     """Verify the log's signature on a status note, then parse it and check its origin."""
     lines = _open(note, verifier, STATUS_HEADER, origin)
-    if len(lines) not in (5, 6):
-        raise MalformedStatement(f"a status statement has 5 or 6 lines, this one {len(lines)}")
-    _, named_origin, credential, state, size = lines[:5]
+    if len(lines) not in (6, 7):
+        raise MalformedStatement(f"a status statement has 6 or 7 lines, this one {len(lines)}")
+    _, named_origin, credential, state, size, issuer_line = lines[:6]
     if not _SIZE.fullmatch(size):
         raise MalformedStatement(f"checkpoint size {size[:24]!r} is not a decimal without leading zeroes")
+    fields = issuer_line.split(" ")
+    if len(fields) != 4 or fields[0] != ISSUER_PREFIX:
+        raise MalformedStatement(
+            f"line 6 {issuer_line[:40]!r} is not 'issuer <organisation> <seq> <entry hash>'"
+        )
+    _, issuer, issuer_seq, issuer_head = fields
+    if not _POSITIVE.fullmatch(issuer_seq):
+        raise MalformedStatement(f"issuer seq {issuer_seq[:24]!r} is not a positive decimal")
+    by = lines[6] if len(lines) == 7 else None
     statement = StatusStatement(
-        named_origin, credential, state, int(size), lines[5] if len(lines) == 6 else None
+        named_origin, credential, state, int(size), issuer, int(issuer_seq), issuer_head, by
     )
     _check_status(statement)
     return statement
@@ -139,17 +167,17 @@ def _check_origin(origin: str) -> None:
         raise MalformedStatement(f"origin {origin!r} is empty or holds a control character")
 
 
+def _is_positive(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and bool(_POSITIVE.fullmatch(str(value)))
+
+
 def _check_receipt(receipt: Receipt) -> None:
     _check_origin(receipt.origin)
     if not isinstance(receipt.entry_hash, str) or not _HASH_HEX.fullmatch(receipt.entry_hash):
         raise MalformedStatement(f"entry hash {receipt.entry_hash!r} is not 64 lower-case hex digits")
     if not isinstance(receipt.stream, str) or not _UUID_URN.fullmatch(receipt.stream):
         raise MalformedStatement(f"stream {receipt.stream!r} is not a lower-case urn:uuid")
-    if (
-        isinstance(receipt.seq, bool)
-        or not isinstance(receipt.seq, int)
-        or not _POSITIVE.fullmatch(str(receipt.seq))
-    ):
+    if not _is_positive(receipt.seq):
         raise MalformedStatement(f"seq {receipt.seq!r} is not a positive integer")
     recorded_at = receipt.recorded_at
     if not isinstance(recorded_at, str) or "\n" in recorded_at or parse_instant(recorded_at) is None:
@@ -165,6 +193,15 @@ def _check_status(statement: StatusStatement) -> None:
     size = statement.checkpoint_size
     if isinstance(size, bool) or not isinstance(size, int) or not 0 <= size <= MAX_TREE_SIZE:
         raise MalformedStatement(f"checkpoint size {size!r} is not a whole number")
+    if not isinstance(statement.issuer, str) or not _UUID_URN.fullmatch(statement.issuer):
+        raise MalformedStatement(f"issuer {statement.issuer!r} is not a lower-case urn:uuid")
+    if not _is_positive(statement.issuer_seq):
+        raise MalformedStatement(f"issuer seq {statement.issuer_seq!r} is not a positive integer")
+    if statement.issuer_seq > size:
+        # Every registry entry is a leaf of the log, so a checkpoint covers at most `size` of them.
+        raise MalformedStatement(f"issuer seq {statement.issuer_seq} is past the checkpoint size {size}")
+    if not isinstance(statement.issuer_head, str) or not _HASH_HEX.fullmatch(statement.issuer_head):
+        raise MalformedStatement(f"issuer head {statement.issuer_head!r} is not 64 lower-case hex digits")
     if (statement.by is None) != (statement.state == "valid"):
         raise MalformedStatement("a superseded or revoked credential names the StatusCredential, valid never")
     if statement.by is not None and not (isinstance(statement.by, str) and _UUID_URN.fullmatch(statement.by)):

@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -88,6 +89,25 @@ def test_the_wrong_log_key_fails(ledger: Ledger, award: dict[str, Any]) -> None:
     _, stranger = generate_signer_key(ledger.tlog.signer.origin)
     report = verify_bundle(build_bundle(ledger, award["id"]), [stranger])
     assert "checkpoint-signature" in report.failed and not report.ok
+
+
+def test_a_bundle_leaving_out_the_last_registry_entry_fails(
+    ledger: Ledger, university: Issuer, award: dict[str, Any], tmp_path: Path
+) -> None:
+    ledger.compromise_key(university.slug, university.key.verify_key.multibase, datetime.now(UTC))
+    bundle = build_bundle(ledger, award["id"])
+    key = ledger.tlog.signer.verifier_key
+    full = verify_bundle(bundle, [key])
+    assert full.ok, full.to_text()
+    assert [item["entry"]["kind"] for item in bundle["registry"]][-1] == "key-compromised"
+    assert "later reported compromised" in full.check("key-not-compromised").sentence
+    del bundle["registry"][-1]  # hide the compromise
+    result = offline_verify(bundle, key, tmp_path)
+    assert result.returncode == 1, result.stdout + result.stderr
+    checks = {check["name"]: check for check in json.loads(result.stdout)["checks"]}
+    assert {name for name, check in checks.items() if check["outcome"] == "fail"} == {"registry-in-log"}
+    assert "leaves out some of the issuer's registry entries" in checks["registry-in-log"]["sentence"]
+    assert "holds 4 as of this checkpoint, the bundle shows 3" in checks["registry-in-log"]["sentence"]
 
 
 PARTS = ["credential", "salt", "entry", "proof", "checkpoint"]

@@ -164,6 +164,23 @@ class World:
     leaves: list[bytes]
     checkpoint: Checkpoint
     signer: tuple[str, bytes]
+    registry_head: dict[str, Any]
+    """The issuer's last registry entry in the log: the head the status statement names."""
+
+    def status(self, credential: str = AWARD_ID, **changes: Any) -> str:
+        """A status note signed by the log key, for this checkpoint and registry head unless changed."""
+        fields: dict[str, Any] = {
+            "state": "valid",
+            "checkpoint_size": self.checkpoint.size,
+            "by": None,
+            "issuer": self.registry_head["organisation"],
+            "issuer_seq": self.registry_head["seq"],
+            "issuer_head": entry_hash(self.registry_head),
+            "signer_name": self.signer[0],
+            "seed": self.signer[1],
+        } | changes
+        state, size, by = fields.pop("state"), fields.pop("checkpoint_size"), fields.pop("by")
+        return sign_status(ORIGIN, credential, state, size, by, **fields)
 
     def older_checkpoint(self, size: int) -> Checkpoint:
         """The checkpoint the log had at `size` leaves."""
@@ -206,8 +223,18 @@ def build(
         index = next(position for position, other in enumerate(logged) if other is item)
         return TlogProof(index, tuple(inclusion_proof(index, len(leaves), source)), note)
 
+    head = stream.entries[-1]
     status = sign_status(
-        ORIGIN, credential["id"], state[0], len(leaves), state[1], signer_name=name, seed=seed
+        ORIGIN,
+        credential["id"],
+        state[0],
+        len(leaves),
+        state[1],
+        issuer=head["organisation"],
+        issuer_seq=head["seq"],
+        issuer_head=entry_hash(head),
+        signer_name=name,
+        seed=seed,
     )
     bundle = assemble_bundle(
         credential,
@@ -218,4 +245,4 @@ def build(
         status=status,
         consistency={size: consistency_proof(size, len(leaves), source) for size in consistency_sizes},
     )
-    return World(bundle, leaves, checkpoint, (name, seed))
+    return World(bundle, leaves, checkpoint, (name, seed), head)

@@ -33,7 +33,6 @@ from verification.checkpoint import Checkpoint
 from verification.errors import MalformedBundle
 from verification.note import Verifier, generate_signer_key, parse_verifier_key, sign_note
 from verification.report import CHECK_NAMES, Report
-from verification.statements import sign_status
 from verification.tlog_proof import TlogProof, format_tlog_proof, parse_tlog_proof
 
 KEY = ISSUER_KEY.verify_key.multibase
@@ -228,18 +227,65 @@ def test_a_status_for_another_credential_or_checkpoint_fails() -> None:
     other = build(sign(revocation()), entry_kind="revocation")
     bundle = {**GOOD.bundle, "status": other.bundle["status"]}
     report = verify(bundle)
+    # The same issuer's registry head as of the same checkpoint: only the status is wrong.
     assert failing(report) == {"status"} and "another credential" in report.check("status").sentence
-    name, seed = GOOD.signer
-    stale = sign_status(
-        ORIGIN, AWARD_ID, "valid", GOOD.checkpoint.size - 1, None, signer_name=name, seed=seed
-    )
+    stale = GOOD.status(checkpoint_size=GOOD.checkpoint.size - 1)
     report = verify({**GOOD.bundle, "status": stale})
-    assert failing(report) == {"status"} and "out of date" in report.check("status").sentence
-    forged = sign_status(
-        ORIGIN, AWARD_ID, "valid", GOOD.checkpoint.size, None, signer_name=ORIGIN, seed=bytes(32)
-    )
+    assert failing(report) == {"status", "registry-in-log"}
+    assert "out of date" in report.check("status").sentence
+    assert "cannot be confirmed" in report.check("registry-in-log").sentence
+    forged = GOOD.status(signer_name=ORIGIN, seed=bytes(32))
     report = verify({**GOOD.bundle, "status": forged})
-    assert failing(report) == {"status"} and "not signed by the ledger key" in report.check("status").sentence
+    assert failing(report) == {"status", "registry-in-log"}
+    assert "not signed by the ledger key" in report.check("status").sentence
+    assert "cannot be confirmed that the bundle shows all of the issuer's registry entries" in (
+        report.check("registry-in-log").sentence
+    )
+
+
+@pytest.mark.parametrize(
+    ("later", "hidden"),
+    [
+        # a compromise before the credential's date: the bundle would otherwise pass every check
+        (("key-compromised", {"key": KEY, "compromisedAt": "2024-06-30T00:00:00.000000Z"}), "fail"),
+        # a compromise after validFrom and recording: the note saying so would silently go
+        (("key-compromised", {"key": KEY, "compromisedAt": "2024-11-30T00:00:00.000000Z"}), "note"),
+        (("key-retired", {"key": KEY, "retiredAt": "2024-01-01T00:00:00.000000Z"}), "fail"),
+        (("key-retired", {"key": KEY, "retiredAt": "2024-12-01T00:00:00.000000Z"}), "nothing"),
+    ],
+)
+def test_leaving_out_the_last_registry_entry_fails(later: tuple[str, dict[str, Any]], hidden: str) -> None:
+    world = build(later=[later])
+    full = verify(world.bundle)
+    assert full.ok == (hidden != "fail")
+    assert bool(full.notes) == (hidden == "note")
+    truncated = copy.deepcopy(world.bundle)
+    del truncated["registry"][-1]
+    report = verify(truncated)
+    assert failing(report) == {"registry-in-log"}, report.to_text()
+    assert not report.ok and report.notes == ()
+    assert report.check("registry-in-log").sentence == (
+        "The bundle leaves out some of the issuer's registry entries (the ledger's registry holds 4 as of "
+        "this checkpoint, the bundle shows 3): a later key retirement or compromise may be hidden; do not "
+        "rely on the key and accreditation checks."
+    )
+    assert report.verdict.startswith("Do not rely on this credential. The bundle leaves out some")
+
+
+def test_the_status_must_name_the_issuers_registry_head() -> None:
+    elsewhere = "urn:uuid:0f0f0f0f-0f0f-4f0f-8f0f-0f0f0f0f0f0f"
+    report = verify({**GOOD.bundle, "status": GOOD.status(issuer=elsewhere)})
+    assert failing(report) == {"registry-in-log"}
+    assert f"another organisation ({elsewhere})" in report.check("registry-in-log").sentence
+    report = verify({**GOOD.bundle, "status": GOOD.status(issuer_head="ab" * 32)})
+    assert failing(report) == {"registry-in-log"}
+    assert "last registry entry in the bundle (number 3) is not the one" in (
+        report.check("registry-in-log").sentence
+    )
+    report = verify({**GOOD.bundle, "status": GOOD.status(issuer_seq=2)})
+    assert failing(report) == {"registry-in-log"}
+    assert "shows 3 of the issuer's registry entries, but" in report.check("registry-in-log").sentence
+    assert "holds 2" not in report.check("registry-in-log").sentence
 
 
 def test_registry_entries_must_all_be_in_the_log_and_chained() -> None:

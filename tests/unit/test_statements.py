@@ -39,6 +39,9 @@ STREAM = "urn:uuid:7d3f1e2a-5b6c-4d8e-9f01-23456789abcd"
 CREDENTIAL = "urn:uuid:0b5f5a1e-6c1d-4c1e-9a0e-3f8e2b6d7c41"
 STATUS_CREDENTIAL = "urn:uuid:11111111-2222-4333-8444-555555555555"
 RECORDED_AT = "2024-07-01T09:00:05.123456Z"
+ISSUER = "urn:uuid:8cedbe1b-89e9-5f28-9506-538055cd3a11"
+HEAD = "cd" * 32
+ISSUER_LINE = f"issuer {ISSUER} 5 {HEAD}"
 
 
 def receipt_note(seed: bytes = SEED, origin: str = ORIGIN) -> str:
@@ -46,7 +49,23 @@ def receipt_note(seed: bytes = SEED, origin: str = ORIGIN) -> str:
 
 
 def status_note(state: str = "valid", by: str | None = None, seed: bytes = SEED, origin: str = ORIGIN) -> str:
-    return sign_status(origin, CREDENTIAL, state, 42, by, signer_name=ORIGIN, seed=seed)
+    return sign_status(
+        origin,
+        CREDENTIAL,
+        state,
+        42,
+        by,
+        issuer=ISSUER,
+        issuer_seq=5,
+        issuer_head=HEAD,
+        signer_name=ORIGIN,
+        seed=seed,
+    )
+
+
+def status(state: str = "valid", by: str | None = None, **changes: object) -> StatusStatement:
+    fields: dict[str, object] = {"issuer": ISSUER, "issuer_seq": 5, "issuer_head": HEAD, "by": by} | changes
+    return StatusStatement(ORIGIN, CREDENTIAL, state, 42, **fields)  # type: ignore[arg-type]
 
 
 def test_receipt_round_trip() -> None:
@@ -63,8 +82,13 @@ def test_receipt_round_trip() -> None:
 def test_status_round_trip(state: str, by: str | None) -> None:
     note = status_note(state, by)
     by_line = "" if by is None else f"{by}\n"
-    assert note.startswith(f"learner-ledger/status/v1\n{ORIGIN}\n{CREDENTIAL}\n{state}\n42\n{by_line}\n")
-    assert open_status(note, VERIFIER, ORIGIN) == StatusStatement(ORIGIN, CREDENTIAL, state, 42, by)
+    assert note.startswith(
+        f"learner-ledger/status/v1\n{ORIGIN}\n{CREDENTIAL}\n{state}\n42\n{ISSUER_LINE}\n{by_line}\n"
+    )
+    opened = open_status(note, VERIFIER, ORIGIN)
+    assert opened == StatusStatement(ORIGIN, CREDENTIAL, state, 42, ISSUER, 5, HEAD, by)
+    assert (opened.issuer, opened.issuer_seq, opened.issuer_head) == (ISSUER, 5, HEAD)
+    assert format_status(opened) == note.split("\n\n")[0] + "\n"
 
 
 def test_wrong_key_is_refused() -> None:
@@ -138,14 +162,47 @@ def test_no_statement_opens_as_another_kind() -> None:
         f"learner-ledger/receipt/v1\n{ORIGIN}\n{ENTRY_HASH}\n{STREAM}\n7\n",
         f"learner-ledger/receipt/v2\n{ORIGIN}\n{ENTRY_HASH}\n{STREAM}\n7\n{RECORDED_AT}\n",
         # valid names no StatusCredential; superseded and revoked must
-        f"learner-ledger/status/v1\n{ORIGIN}\n{CREDENTIAL}\nvalid\n42\n{STATUS_CREDENTIAL}\n",
-        f"learner-ledger/status/v1\n{ORIGIN}\n{CREDENTIAL}\nrevoked\n42\n",
-        f"learner-ledger/status/v1\n{ORIGIN}\n{CREDENTIAL}\nexpired\n42\n",
-        f"learner-ledger/status/v1\n{ORIGIN}\n{CREDENTIAL}\nvalid\n042\n",
-        f"learner-ledger/status/v1\n{ORIGIN}\n{CREDENTIAL}\nvalid\n-1\n",
-        f"learner-ledger/status/v1\n{ORIGIN}\nurn:uuid:nope\nvalid\n42\n",
-        f"learner-ledger/status/v1\n{ORIGIN}\n{CREDENTIAL}\nrevoked\n42\nurn:uuid:nope\n",
-        f"learner-ledger/status/v1\n{ORIGIN}\n{CREDENTIAL}\nrevoked\n42\n{STATUS_CREDENTIAL}\nmore\n",
+        f"learner-ledger/status/v1\n{ORIGIN}\n{CREDENTIAL}\nvalid\n42\n{ISSUER_LINE}\n{STATUS_CREDENTIAL}\n",
+        f"learner-ledger/status/v1\n{ORIGIN}\n{CREDENTIAL}\nrevoked\n42\n{ISSUER_LINE}\n",
+        f"learner-ledger/status/v1\n{ORIGIN}\n{CREDENTIAL}\nexpired\n42\n{ISSUER_LINE}\n",
+        f"learner-ledger/status/v1\n{ORIGIN}\n{CREDENTIAL}\nvalid\n042\n{ISSUER_LINE}\n",
+        f"learner-ledger/status/v1\n{ORIGIN}\n{CREDENTIAL}\nvalid\n-1\n{ISSUER_LINE}\n",
+        f"learner-ledger/status/v1\n{ORIGIN}\nurn:uuid:nope\nvalid\n42\n{ISSUER_LINE}\n",
+        f"learner-ledger/status/v1\n{ORIGIN}\n{CREDENTIAL}\nrevoked\n42\n{ISSUER_LINE}\nurn:uuid:nope\n",
+        f"learner-ledger/status/v1\n{ORIGIN}\n{CREDENTIAL}\nrevoked\n42\n{ISSUER_LINE}\n{STATUS_CREDENTIAL}\nmore\n",
+        # the issuer line is required, in its place, and strict
+        f"learner-ledger/status/v1\n{ORIGIN}\n{CREDENTIAL}\nvalid\n42\n",
+        f"learner-ledger/status/v1\n{ORIGIN}\n{CREDENTIAL}\nrevoked\n42\n{STATUS_CREDENTIAL}\n",
+        f"learner-ledger/status/v1\n{ORIGIN}\n{CREDENTIAL}\nrevoked\n42\n{STATUS_CREDENTIAL}\n{ISSUER_LINE}\n",
+        f"learner-ledger/status/v1\n{ORIGIN}\n{CREDENTIAL}\nvalid\n{ISSUER_LINE}\n42\n",
+        *[
+            f"learner-ledger/status/v1\n{ORIGIN}\n{CREDENTIAL}\nvalid\n42\n{line}\n"
+            for line in (
+                f"Issuer {ISSUER} 5 {HEAD}",
+                f"registry {ISSUER} 5 {HEAD}",
+                f"issuer  {ISSUER} 5 {HEAD}",
+                f"issuer {ISSUER}  5 {HEAD}",
+                f"issuer {ISSUER} 5 {HEAD} ",
+                f" issuer {ISSUER} 5 {HEAD}",
+                f"issuer\u00a0{ISSUER} 5 {HEAD}",
+                f"issuer {ISSUER} 5",
+                f"issuer {ISSUER} {HEAD}",
+                f"issuer {ISSUER} 5 {HEAD} extra",
+                f"issuer {ISSUER.upper()} 5 {HEAD}",
+                f"issuer urn:uuid:nope 5 {HEAD}",
+                f"issuer did:web:ledger.example:orgs:caerleon 5 {HEAD}",
+                f"issuer {ISSUER} 0 {HEAD}",
+                f"issuer {ISSUER} 05 {HEAD}",
+                f"issuer {ISSUER} -5 {HEAD}",
+                f"issuer {ISSUER} +5 {HEAD}",
+                f"issuer {ISSUER} five {HEAD}",
+                f"issuer {ISSUER} 43 {HEAD}",  # more registry entries than the checkpoint has leaves
+                f"issuer {ISSUER} 5 {HEAD.upper()}",
+                f"issuer {ISSUER} 5 {HEAD[:-2]}",
+                f"issuer {ISSUER} 5 {HEAD}00",
+                f"issuer {ISSUER} 5 {'g' * 64}",
+            )
+        ],
     ],
 )
 def test_strict_parsing_of_signed_text(text: str) -> None:
@@ -163,10 +220,40 @@ def test_signing_refuses_what_opening_would_refuse() -> None:
     with pytest.raises(MalformedStatement):
         format_receipt(Receipt(ORIGIN, ENTRY_HASH, STREAM, 7, f"{RECORDED_AT}\nforged"))
     with pytest.raises(MalformedStatement):
-        format_status(StatusStatement(ORIGIN, CREDENTIAL, "revoked", 42))
+        format_status(status("revoked"))
     with pytest.raises(MalformedStatement):
-        format_status(StatusStatement(ORIGIN, CREDENTIAL, "valid", 42, STATUS_CREDENTIAL))
+        format_status(status("valid", STATUS_CREDENTIAL))
     with pytest.raises(MalformedStatement):
-        format_status(StatusStatement(ORIGIN, CREDENTIAL, "valid", True))  # type: ignore[arg-type]
+        format_status(StatusStatement(ORIGIN, CREDENTIAL, "valid", True, ISSUER, 5, HEAD))  # type: ignore[arg-type]
     with pytest.raises(MalformedNote):
         sign_note("no final newline", ORIGIN, SEED)
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"issuer": f"{ISSUER}\nforged"},
+        {"issuer": ISSUER.upper()},
+        {"issuer": "did:web:ledger.example:orgs:caerleon"},
+        {"issuer": None},
+        {"issuer_seq": 0},
+        {"issuer_seq": -1},
+        {"issuer_seq": True},
+        {"issuer_seq": "5"},
+        {"issuer_seq": 43},
+        {"issuer_head": HEAD.upper()},
+        {"issuer_head": HEAD[:-1]},
+        {"issuer_head": f"{HEAD[:-1]}\n"},
+        {"issuer_head": bytes.fromhex(HEAD)},
+    ],
+)
+def test_signing_refuses_a_bad_registry_head(changes: dict[str, object]) -> None:
+    with pytest.raises(MalformedStatement):
+        format_status(status(**changes))
+    fields = {"issuer": ISSUER, "issuer_seq": 5, "issuer_head": HEAD} | changes
+    with pytest.raises(MalformedStatement):
+        sign_status(ORIGIN, CREDENTIAL, "valid", 42, None, signer_name=ORIGIN, seed=SEED, **fields)  # type: ignore[arg-type]
+
+
+def test_the_registry_head_may_be_the_checkpoints_last_leaf() -> None:
+    assert format_status(status(issuer_seq=42)).endswith(f"\nissuer {ISSUER} 42 {HEAD}\n")

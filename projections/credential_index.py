@@ -1,0 +1,74 @@
+"""The credential index: credential id to learner, entry, leaf index and status."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from projections.runner import Context, ViewCursor, event_name
+
+
+@dataclass(frozen=True)
+class IndexedCredential:
+    """Where a credential is recorded and what became of it."""
+
+    credential: str
+    learner: str
+    seq: int
+    issuer: str
+    kind: str
+    status: str
+    """valid, superseded, revoked (or erased, once the learner's data is erased)."""
+    changed_by: str | None
+    leaf_index: int | None
+    """Its leaf in the transparency log, once integrated."""
+
+
+class CredentialIndexProjection:
+    """Keeps view_credentials from the credential-id claims and their status changes."""
+
+    name = "credential_index"
+    tables: tuple[str, ...] = ("view_credentials",)
+
+    def apply(self, view: ViewCursor, event: object, context: Context) -> None:
+        """Index a newly claimed credential id, or record its status change."""
+        name = event_name(event)
+        if name == "CredentialClaim.Claimed":
+            view.run(
+                "INSERT INTO {p}view_credentials (credential, learner, seq, issuer, kind, status) "
+                "VALUES (?, ?, ?, ?, ?, 'valid')",
+                (
+                    event.credential,  # type: ignore[attr-defined]
+                    event.learner,  # type: ignore[attr-defined]
+                    event.seq,  # type: ignore[attr-defined]
+                    event.issuer,  # type: ignore[attr-defined]
+                    event.kind,  # type: ignore[attr-defined]
+                ),
+            )
+        elif name == "CredentialClaim.StatusChanged":
+            view.run(
+                "UPDATE {p}view_credentials SET status = ?, changed_by = ? WHERE credential = ?",
+                (event.state, event.by, event.credential),  # type: ignore[attr-defined]
+            )
+
+
+def lookup(view: ViewCursor, credential: str) -> IndexedCredential | None:
+    """The index entry of a credential, with its log leaf when integrated."""
+    rows = view.rows(
+        "SELECT c.*, l.leaf_index FROM {p}view_credentials c LEFT JOIN {p}log_leaves l "
+        "ON l.stream = c.learner AND l.seq = c.seq WHERE c.credential = ?",
+        (credential,),
+    )
+    if not rows:
+        return None
+    row = rows[0]
+    leaf = row["leaf_index"]
+    return IndexedCredential(
+        row["credential"],
+        row["learner"],
+        int(row["seq"]),
+        row["issuer"],
+        row["kind"],
+        row["status"],
+        row["changed_by"],
+        None if leaf is None else int(leaf),
+    )

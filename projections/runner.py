@@ -1,0 +1,169 @@
+"""Followers of the event store: each projection reads the notification log in order and records
+the position it reached in the same transaction as its view change, so it resumes exactly.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from typing import Protocol
+
+from eventsourcing.persistence import PersistenceError
+
+from ledger.application import Ledger
+from ledger.errors import LedgerError, StorageUnavailable
+from ledger.sealing import DataKey
+from ledger.sql import SqlCursor, SqlStore
+
+NAMES = ("portfolio", "registry", "credential_index", "statistics")
+
+
+class ProjectionsBehind(LedgerError):
+    """The views did not reach a write's position within the time allowed."""
+
+    slug = "projections-behind"
+    status = 503
+
+
+class UnknownProjection(LedgerError):
+    """No projection has this name."""
+
+    slug = "unknown-projection"
+    status = 404
+
+
+class ViewCursor(SqlCursor):
+    """SQL on the view tables inside one transaction."""
+
+    def position(self, name: str, *, for_update: bool = False) -> int:
+        """The notification id a projection has reached (locked against other runners if asked)."""
+        lock = " FOR UPDATE" if for_update and self.postgres else ""
+        statement = "SELECT position FROM {p}projection_positions WHERE name = ?" + lock  # noqa: S608
+        return int(self.rows(statement, (name,))[0]["position"])
+
+    def set_position(self, name: str, position: int) -> None:
+        """Record how far a projection has gone."""
+        self.run("UPDATE {p}projection_positions SET position = ? WHERE name = ?", (position, name))
+
+
+class Context:
+    """What projecting one batch may need from the ledger, cached for the batch."""
+
+    def __init__(self, ledger: Ledger) -> None:
+        self.ledger = ledger
+        self._keys: dict[str, DataKey | None] = {}
+        self.memo: dict[tuple[str, str], object] = {}
+        """Per-batch state a projection keeps between events, keyed by (projection, key)."""
+
+    def data_key(self, learner: str) -> DataKey | None:
+        """The learner's data key, or None when it was destroyed (erased)."""
+        if learner not in self._keys:
+            try:
+                self._keys[learner] = self.ledger.data_key(learner)
+            except LedgerError:
+                self._keys[learner] = None
+        return self._keys[learner]
+
+
+class Projection(Protocol):
+    """A read model: a name, the tables it owns, and how one event changes them."""
+
+    name: str
+    tables: tuple[str, ...]
+
+    def apply(self, view: ViewCursor, event: object, context: Context) -> None:
+        """Change the view for one event (most events change nothing)."""
+
+
+def event_name(event: object) -> str:
+    """`Aggregate.Event` of a domain event, e.g. `LearnerStream.CredentialRecorded`."""
+    return type(event).__qualname__
+
+
+class Projections:
+    """Runs the projections: catch up, wait for a position, rebuild."""
+
+    def __init__(
+        self, ledger: Ledger, store: SqlStore[ViewCursor], projections: Sequence[Projection]
+    ) -> None:
+        self.ledger = ledger
+        self.store = store
+        self.by_name = {projection.name: projection for projection in projections}
+
+    def projection(self, name: str) -> Projection:
+        """The projection called `name`."""
+        try:
+            return self.by_name[name]
+        except KeyError:
+            raise UnknownProjection(
+                f"no projection is called {name!r}; there are {sorted(self.by_name)}"
+            ) from None
+
+    def run_batch(self, name: str, limit: int = 500, stop: int | None = None) -> tuple[int, int]:
+        """Apply the next events to one projection in one transaction: (events read, position)."""
+        projection = self.projection(name)
+        try:
+            with self.store.writing() as view:
+                position = view.position(name, for_update=True)
+                if stop is not None and position >= stop:
+                    return 0, position
+                notifications = self.ledger.recorder.select_notifications(
+                    start=position + 1, limit=limit, stop=stop
+                )
+                if not notifications:
+                    return 0, position
+                context = Context(self.ledger)
+                for notification in notifications:
+                    projection.apply(view, self.ledger.mapper.to_domain_event(notification), context)
+                view.set_position(name, notifications[-1].id)
+                return len(notifications), notifications[-1].id
+        except PersistenceError as error:
+            raise StorageUnavailable(f"the views cannot be written: {error}") from error
+
+    def catch_up(
+        self,
+        names: Sequence[str] = (),
+        *,
+        batch: int = 500,
+        stop: int | None = None,
+        progress: Callable[[int], None] = lambda _: None,
+    ) -> int:
+        """Run projections (all by default) until nothing is pending (or `stop` is reached)."""
+        total = 0
+        for name in names or list(self.by_name):
+            while True:
+                read, _ = self.run_batch(name, batch, stop)
+                if not read:
+                    break
+                total += read
+                progress(read)
+        return total
+
+    def positions(self) -> dict[str, int]:
+        """How far each projection has gone."""
+        with self.store.reading() as view:
+            return {name: view.position(name) for name in self.by_name}
+
+    def wait_until(self, position: int, timeout: float = 5.0) -> None:
+        """Return once every projection has reached `position`; ProjectionsBehind after `timeout`."""
+        deadline = time.monotonic() + timeout
+        while True:
+            behind = {name: at for name, at in self.positions().items() if at < position}
+            if not behind:
+                return
+            if time.monotonic() >= deadline:
+                raise ProjectionsBehind(
+                    f"the views had not reached position {position} after {timeout:g} s "
+                    f"(at {behind}); is the projection follower running?"
+                )
+            time.sleep(0.02)
+
+    def rebuild(self, name: str, progress: Callable[[int], None] = lambda _: None) -> int:
+        """Empty one projection's tables and replay the whole event store into them."""
+        projection = self.projection(name)
+        with self.store.writing() as view:
+            view.position(name, for_update=True)
+            for table in projection.tables:
+                view.run(f"DELETE FROM {{p}}{table}")  # noqa: S608 (table names are constants)
+            view.set_position(name, 0)
+        return self.catch_up([name], progress=progress)

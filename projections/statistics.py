@@ -1,0 +1,41 @@
+"""Statistics for operators and auditors: recorded credentials by issuer, kind and month."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from projections.runner import Context, ViewCursor, event_name
+
+
+@dataclass(frozen=True)
+class Count:
+    """How many credentials of a kind an issuer had recorded in a month."""
+
+    issuer: str
+    kind: str
+    month: str
+    count: int
+
+
+class StatisticsProjection:
+    """Keeps view_statistics from every recorded credential's entry."""
+
+    name = "statistics"
+    tables: tuple[str, ...] = ("view_statistics",)
+
+    def apply(self, view: ViewCursor, event: object, context: Context) -> None:
+        """Count one recorded credential."""
+        if event_name(event) != "LearnerStream.CredentialRecorded":
+            return
+        entry = event.entry  # type: ignore[attr-defined]
+        view.run(
+            "INSERT INTO {p}view_statistics AS s (issuer, kind, month, count) VALUES (?, ?, ?, 1) "
+            "ON CONFLICT (issuer, kind, month) DO UPDATE SET count = s.count + 1",
+            (entry["issuer"], entry["kind"], entry["recorded_at"][:7]),
+        )
+
+
+def counts(view: ViewCursor) -> list[Count]:
+    """Every count, by issuer, kind and month."""
+    rows = view.rows("SELECT * FROM {p}view_statistics ORDER BY issuer, kind, month")
+    return [Count(row["issuer"], row["kind"], row["month"], int(row["count"])) for row in rows]
