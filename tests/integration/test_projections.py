@@ -75,7 +75,9 @@ def test_the_live_portfolio_equals_a_fold_of_the_stream(
     ledger: Ledger, views: Projections, university: Issuer, learner: str, actions: list[tuple[str, int]]
 ) -> None:
     recorded: list[str] = [
-        item.entry["credential"] for item in ledger.read_stream(learner).items[1:] if item.entry["kind"] == "award"
+        item.entry["credential"]
+        for item in ledger.read_stream(learner).items[1:]
+        if item.entry["kind"] == "award"
     ]
     for action, pick in actions:
         if action == "post" or not recorded:
@@ -89,7 +91,12 @@ def test_the_live_portfolio_equals_a_fold_of_the_stream(
             post_credential(ledger, replacement)
             recorded.append(replacement["id"])
             status = examples.status(
-                university.did, learner, action="supersedes", names=target, reason="x", replaced_by=replacement["id"]
+                university.did,
+                learner,
+                action="supersedes",
+                names=target,
+                reason="x",
+                replaced_by=replacement["id"],
             )
         else:
             status = examples.status(university.did, learner, action="revokes", names=target, reason="x")
@@ -103,7 +110,12 @@ def test_every_kind_appears_with_corrections_applied(
     first = examples.sign(examples.assessment(exam_body.did, learner, result="B"), exam_body.key)
     second = examples.sign(examples.assessment(exam_body.did, learner, result="A"), exam_body.key)
     correction = examples.status(
-        exam_body.did, learner, action="supersedes", names=first["id"], reason="remark", replaced_by=second["id"]
+        exam_body.did,
+        learner,
+        action="supersedes",
+        names=first["id"],
+        reason="remark",
+        replaced_by=second["id"],
     )
     post_batch(
         ledger,
@@ -120,7 +132,9 @@ def test_every_kind_appears_with_corrections_applied(
     assert document == folded(ledger, learner)
     assert len(document["enrolments"]) == len(document["awards"]) == len(document["employment"]) == 1
     with views.store.reading() as view:
-        statuses = {row["credential"]: row["status"] for row in view.rows("SELECT * FROM {p}view_credentials")}
+        statuses = {
+            row["credential"]: row["status"] for row in view.rows("SELECT * FROM {p}view_credentials")
+        }
     assert statuses[first["id"]] == "superseded" and statuses[second["id"]] == "valid"
 
 
@@ -138,11 +152,19 @@ def test_credential_index_and_statistics(
         with ledger.tlog.store.reading() as log:
             leaf = log.leaf_of(learner, 2)
         assert found is not None and leaf is not None
-        assert (found.learner, found.seq, found.status, found.leaf_index) == (learner, 2, "revoked", leaf.index)
+        assert (found.learner, found.seq, found.status, found.leaf_index) == (
+            learner,
+            2,
+            "revoked",
+            leaf.index,
+        )
         assert found.changed_by == revocation["id"]
         assert lookup(view, "urn:uuid:00000000-0000-4000-8000-000000000000") is None
         month = datetime.now(UTC).strftime("%Y-%m")
-        assert {(c.kind, c.count) for c in counts(view) if c.month == month} == {("award", 1), ("revocation", 1)}
+        assert {(c.kind, c.count) for c in counts(view) if c.month == month} == {
+            ("award", 1),
+            ("revocation", 1),
+        }
 
 
 def test_the_registry_as_of_any_instant(ledger: Ledger, views: Projections, exam_body: Issuer) -> None:
@@ -175,11 +197,11 @@ def test_a_rebuilt_view_is_identical_to_the_live_one(
     assert snapshot(views) == before
 
 
-def test_read_your_writes_waits_for_the_views(
-    ledger: Ledger, university: Issuer, learner: str
-) -> None:
+def test_read_your_writes_waits_for_the_views(ledger: Ledger, university: Issuer, learner: str) -> None:
     views = open_projections(ledger, inline=False)  # as on PostgreSQL: a follower keeps them current
-    receipt = post_credential(ledger, examples.sign(examples.enrolment(university.did, learner), university.key))
+    receipt = post_credential(
+        ledger, examples.sign(examples.enrolment(university.did, learner), university.key)
+    )
     assert receipt.position > 0
     with pytest.raises(ProjectionsBehind, match="follower"):
         views.wait_until(receipt.position, timeout=0.1)
@@ -202,7 +224,12 @@ def test_as_of_answers_match_a_rebuild_stopped_there(
     second = examples.sign(examples.assessment(exam_body.did, learner, result="A"), exam_body.key)
     post_credential(ledger, second)
     correction = examples.status(
-        exam_body.did, learner, action="supersedes", names=first["id"], reason="remark", replaced_by=second["id"]
+        exam_body.did,
+        learner,
+        action="supersedes",
+        names=first["id"],
+        reason="remark",
+        replaced_by=second["id"],
     )
     post_credential(ledger, examples.sign(correction, exam_body.key))
     ledger.tlog.integrate_all()
