@@ -26,6 +26,7 @@ _SECTIONS = {
     "EmploymentCredential": "employment",
 }
 _DATE_FIELD = {"enrolments": "start", "assessments": "date", "awards": "awarded", "employment": "start"}
+"""The detail field each listed section is ordered by (then seq)."""
 
 
 @dataclass(frozen=True)
@@ -102,11 +103,11 @@ def portfolio(learner: str, items: Iterable[Item]) -> Portfolio:
             sections[_SECTIONS[item.type_name]][item.credential] = item
     return Portfolio(
         learner=learner,
-        enrolments=_with_history(sections["enrolments"], "start"),
-        assessments=_with_history(sections["assessments"], "date"),
-        awards=_with_history(sections["awards"], "awarded"),
+        enrolments=_with_history(sections["enrolments"], _DATE_FIELD["enrolments"]),
+        assessments=_with_history(sections["assessments"], _DATE_FIELD["assessments"]),
+        awards=_with_history(sections["awards"], _DATE_FIELD["awards"]),
         admissions=_admissions(sections["admissions"].values()),
-        employment=_with_history(sections["employment"], "start"),
+        employment=_with_history(sections["employment"], _DATE_FIELD["employment"]),
         erased=tuple(sorted(erased, key=lambda item: (item.seq, item.credential))),
     )
 
