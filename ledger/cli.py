@@ -228,12 +228,8 @@ def sign(
         document = _read_json(credential)
         if not isinstance(document, dict) or "issuer" not in document:
             raise MalformedCredential(f"{credential} is not a credential with an issuer")
-        signed = orjson.dumps(sign_document(document, read_key_file(key)), option=orjson.OPT_INDENT_2)
-    if out is None:
-        sys.stdout.write(signed.decode() + "\n")
-    else:
-        out.write_bytes(signed + b"\n")
-        console.print(f"signed credential written to {out}")
+        signed = sign_document(document, read_key_file(key))
+    _write_json(signed, out, "signed credential")
 
 
 @app.command()
@@ -355,12 +351,8 @@ def bundle(
     from ledger.bundles import build_bundle
 
     with opened(data_dir) as ledger:
-        document = orjson.dumps(build_bundle(ledger, credential, since=since), option=orjson.OPT_INDENT_2)
-    if out is None:
-        sys.stdout.write(document.decode() + "\n")
-    else:
-        out.write_bytes(document + b"\n")
-        console.print(f"bundle written to {out}")
+        document = build_bundle(ledger, credential, since=since)
+    _write_json(document, out, "bundle")
 
 
 @app.command()
@@ -462,6 +454,16 @@ def _summary(content: dict[str, Any] | None) -> str:
             name = content.get("name") or subject.get("assessment") or ""
             return f"{name} {value}".strip()
     return str(content.get("name", content.get("type", ["?"])[-1]))
+
+
+def _write_json(document: object, out: Path | None, what: str) -> None:
+    """Indented JSON to `out`, or to standard output when there is no `out`."""
+    text = orjson.dumps(document, option=orjson.OPT_INDENT_2) + b"\n"
+    if out is None:
+        sys.stdout.write(text.decode())
+        return
+    out.write_bytes(text)
+    console.print(f"{what} written to {out}")
 
 
 def _read_json(path: Path) -> Any:

@@ -55,6 +55,17 @@ class Backend:
         """Another connection to the same ledger (as a second process would have)."""
         return open_ledger(self.settings)
 
+    def process_env(self) -> dict[str, str]:
+        """Environment variables that point a `ledger` process at this ledger."""
+        settings = self.settings
+        return {
+            **os.environ,
+            "LEDGER_DATA_DIR": str(settings.data_dir),
+            "LEDGER_DATABASE_URL": settings.database_url,
+            "LEDGER_DATABASE_SCHEMA": settings.database_schema,
+            "LEDGER_MASTER_KEY": settings.master_key.get_secret_value() if settings.master_key else "",
+        }
+
 
 @pytest.fixture(params=BACKENDS)
 def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import os
 import random
 import signal
 import subprocess
@@ -22,16 +21,10 @@ ENTRIES = 1200
 
 def follower(backend: Backend) -> subprocess.Popen[bytes]:
     """`ledger log follow` in its own process, on the backend's ledger, in small batches."""
-    settings = backend.settings
-    env = {
-        **os.environ,
-        "LEDGER_DATA_DIR": str(settings.data_dir),
-        "LEDGER_DATABASE_URL": settings.database_url,
-        "LEDGER_DATABASE_SCHEMA": settings.database_schema,
-        "LEDGER_MASTER_KEY": settings.master_key.get_secret_value() if settings.master_key else "",
-    }
     command = [sys.executable, "-m", "ledger.cli", "log", "follow", "--batch", "2", "--interval", "0.05"]
-    return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    return subprocess.Popen(
+        command, env=backend.process_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
 
 
 def wait_for_size(

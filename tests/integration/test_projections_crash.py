@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import random
 import signal
 import subprocess
@@ -21,14 +20,6 @@ CREDENTIALS = 400
 
 def follower(backend: Backend) -> subprocess.Popen[bytes]:
     """`ledger projections follow` in its own process, in small batches."""
-    settings = backend.settings
-    env = {
-        **os.environ,
-        "LEDGER_DATA_DIR": str(settings.data_dir),
-        "LEDGER_DATABASE_URL": settings.database_url,
-        "LEDGER_DATABASE_SCHEMA": settings.database_schema,
-        "LEDGER_MASTER_KEY": settings.master_key.get_secret_value() if settings.master_key else "",
-    }
     command = [
         sys.executable,
         "-m",
@@ -40,7 +31,9 @@ def follower(backend: Backend) -> subprocess.Popen[bytes]:
         "--poll",
         "0.05",
     ]
-    return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    return subprocess.Popen(
+        command, env=backend.process_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
 
 
 def wait_for(
