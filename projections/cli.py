@@ -17,6 +17,7 @@ from typing import Annotated, Any
 
 import orjson
 import typer
+from rich.markup import escape
 from rich.progress import Progress, TaskID
 from rich.table import Table
 
@@ -167,15 +168,24 @@ def statistics(data_dir: DataDir = None) -> None:
 def _print_portfolio(found: Portfolio) -> None:
     document: dict[str, Any] = found.to_json()
     console.print(f"[bold]portfolio of {found.learner}[/]")
-    for section in ("enrolments", "assessments", "awards", "admissions", "employment"):
+    for section in ("enrolments", "assessments", "awards", "admissions", "employment", "erased"):
         entries = document.get(section) or []
-        if not entries:
-            continue
-        console.print(f"\n[bold]{section}[/]")
+        if entries:
+            console.print(f"\n[bold]{section}[/]")
         for entry in entries:
-            status = entry.get("status", "valid")
-            mark = "" if status == "valid" else f" [yellow]({status})[/]"
-            console.print(f"  {entry.get('title', entry.get('programme', ''))}{mark}")
+            shown = entry.get("latest", entry)
+            console.print(f"  {_line(shown)}")
+            for earlier in entry.get("history", []):
+                console.print(f"    [dim]earlier: {_line(earlier)}[/]")
+
+
+def _line(item: dict[str, Any]) -> str:
+    """One portfolio item in a line: title, what it says, and its status if not valid."""
+    detail = item.get("detail") or {}
+    said = next((str(detail[field]) for field in ("result", "state") if detail.get(field)), "")
+    status = item.get("status", "valid")
+    flag = "" if status == "valid" else f" [yellow]({status})[/]"
+    return escape(f"{item.get('title', '')}: {said}" if said else str(item.get("title", ""))) + flag
 
 
 def main() -> None:
