@@ -57,6 +57,8 @@ from verification.trust import Accreditation
 if TYPE_CHECKING:
     from ledger.log import TransparencyLog
     from ledger.log_signer import LogSigner
+    from ledger.shares import ShareStore
+    from ledger.tokens import TokenStore
 
 _SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 _ATTEMPTS = 8
@@ -117,6 +119,10 @@ class Ledger(Application[UUID]):
         """Called after every committed write (on SQLite: integrate into the log at once)."""
         self.tlog: TransparencyLog
         """The transparency log of this ledger, attached by `bootstrap.open_ledger`."""
+        self.tokens: TokenStore
+        """API tokens, attached by `bootstrap.open_ledger`."""
+        self.shares: ShareStore
+        """Learners' share grants, attached by `bootstrap.open_ledger`."""
 
     def save(self, *objs: Any, **kwargs: Any) -> Any:
         """Save aggregates in one transaction, then run the after-commit hooks."""

@@ -19,7 +19,10 @@ from ledger.log_store import LogStore
 from ledger.migrations import apply_migrations, ensure_schema, pending_migrations
 from ledger.sealing import MasterKey
 from ledger.settings import LOG_KEY_FILE, MASTER_KEY_FILE, Settings
+from ledger.shares import ShareStore
+from ledger.sql import SqlCursor, SqlStore
 from ledger.storage import Database, parse_database_url
+from ledger.tokens import TokenStore
 from verification.note import generate_signer_key
 
 
@@ -58,6 +61,8 @@ def open_ledger(
     except PersistenceError as error:
         raise StorageUnavailable(f"cannot open the event store at {_safe(database.url)}: {error}") from error
     ledger.tlog = TransparencyLog(ledger, LogStore(ledger.recorder, database.schema), signer, clock)
+    ledger.tokens = TokenStore(SqlStore(ledger.recorder, database.schema, SqlCursor), clock)
+    ledger.shares = ShareStore(SqlStore(ledger.recorder, database.schema, SqlCursor), clock)
     if database.backend == "sqlite":
         # SQLite has one writer at a time: integrate in-process after each commit (DESIGN §7);
         # writes by other processes are picked up by the next integration or `ledger log follow`.

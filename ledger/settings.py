@@ -47,6 +47,10 @@ class Settings(BaseSettings):
         default="", alias="LEDGER_LOG_ORIGIN", description="checkpoint origin; default <public host>/log"
     )
     checkpoint_interval: float = Field(default=1.0, gt=0, description="seconds between checkpoints")
+    max_request_bytes: int = Field(default=8 * 1024 * 1024, gt=0, description="largest HTTP request body")
+    max_batch: int = Field(default=1000, gt=0, le=10_000, description="most credentials in one batch post")
+    max_page: int = Field(default=1000, gt=0, description="most log entries in one page")
+    ready_max_lag: int = Field(default=10_000, ge=0, description="events followers may lag and stay ready")
 
     def resolved_database_url(self) -> str:
         """The database URL, defaulting to a SQLite file in the data folder."""

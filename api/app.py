@@ -1,0 +1,90 @@
+"""The FastAPI application: one factory that wires the ledger, its followers and the routes."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from api import problems
+from api.limits import BodySizeLimit
+from api.metrics import measure
+from api.responses import OrjsonResponse
+from api.routes import credentials, health, learners, log, registry
+from ledger import bootstrap
+from ledger.application import Ledger
+from ledger.errors import StorageUnavailable
+from ledger.log_follower import follow
+from ledger.settings import Settings
+from projections.bootstrap import open_projections
+from projections.runner import Projections
+
+DESCRIPTION = """A lifetime learner record: issuers post signed W3C Verifiable Credentials, the ledger
+chains them into each learner's stream and one RFC 9162 transparency log, and anyone can verify.
+
+Every route names the roles that may call it (`x-roles`); tokens are sent as `Authorization: Bearer
+<token>`. Every error is an RFC 9457 problem (`application/problem+json`) with a stable `type`."""
+
+
+def create_app(settings: Settings, *, ledger: Ledger | None = None, followers: bool = True) -> FastAPI:
+    """The app serving `ledger` (opened from `settings` when not given), with follower threads."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        opened = ledger or bootstrap.open_ledger(settings)
+        app.state.ledger = opened
+        app.state.settings = settings
+        app.state.projections = open_projections(opened)
+        stop = threading.Event()
+        threads = _start_followers(opened, app.state.projections, settings, stop) if followers else []
+        try:
+            yield
+        finally:
+            stop.set()
+            for thread in threads:
+                thread.join(timeout=10)
+            if ledger is None:
+                opened.close()
+
+    app = FastAPI(
+        title="Learner Ledger",
+        version="1",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        default_response_class=OrjsonResponse,
+    )
+    problems.install(app)
+    app.middleware("http")(measure)
+    app.add_middleware(BodySizeLimit, limit=settings.max_request_bytes)
+    for module in (credentials, learners, registry, log, health):
+        app.include_router(module.router)
+    return app
+
+
+def _start_followers(
+    ledger: Ledger, projections: Projections, settings: Settings, stop: threading.Event
+) -> list[threading.Thread]:
+    """The log sequencer and the projection follower, as daemon threads of this process."""
+    database = bootstrap.database_of(settings)
+    listen_url = database.url if database.backend == "postgresql" else None
+
+    def sequence() -> None:
+        follow(ledger.tlog, interval=settings.checkpoint_interval, stop=stop, listen_url=listen_url)
+
+    def project() -> None:
+        while not stop.is_set():
+            try:
+                if not projections.catch_up():
+                    stop.wait(0.05)
+            except StorageUnavailable:
+                stop.wait(1.0)
+
+    threads = [
+        threading.Thread(target=sequence, name="log-follower", daemon=True),
+        threading.Thread(target=project, name="projection-follower", daemon=True),
+    ]
+    for thread in threads:
+        thread.start()
+    return threads

@@ -1,0 +1,74 @@
+"""RFC 9457 problem details: every refusal as application/problem+json with a stable `type`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
+from starlette.responses import Response
+
+from ledger.errors import LedgerError
+
+TYPE_BASE = "https://w3id.org/learner-ledger/problems/"
+MEDIA_TYPE = "application/problem+json"
+_TITLES = {
+    400: "Bad request",
+    401: "Not authenticated",
+    403: "Forbidden",
+    404: "Not found",
+    405: "Method not allowed",
+    409: "Conflict",
+    410: "Gone",
+    413: "Too large",
+    415: "Unsupported media type",
+    422: "Unprocessable",
+    500: "Internal error",
+    503: "Unavailable",
+}
+
+
+def problem(status: int, slug: str, detail: str, **extra: Any) -> Response:
+    """A problem+json response."""
+    body = {
+        "type": TYPE_BASE + slug,
+        "title": _TITLES.get(status, "Error"),
+        "status": status,
+        "detail": detail,
+    }
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else {}
+    if status == 503:
+        headers["Retry-After"] = "5"
+    return Response(
+        orjson.dumps({**body, **extra}), status_code=status, media_type=MEDIA_TYPE, headers=headers
+    )
+
+
+def install(app: FastAPI) -> None:
+    """Map every error to a problem: ledger refusals, bad requests, unknown routes, and bugs (500)."""
+
+    @app.exception_handler(LedgerError)
+    async def ledger_error(_: Request, error: LedgerError) -> Response:
+        return problem(error.status, error.slug, error.detail)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_: Request, error: RequestValidationError) -> Response:
+        problems = [
+            {"where": ".".join(str(part) for part in item.get("loc", ())), "problem": item.get("msg", "")}
+            for item in error.errors()
+        ]
+        where = ", ".join(item["where"] for item in problems) or "the request"
+        return problem(422, "invalid-request", f"the request is not valid at {where}", errors=problems)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(_: Request, error: HTTPException) -> Response:
+        slug = {404: "not-found", 405: "method-not-allowed"}.get(error.status_code, "http-error")
+        return problem(error.status_code, slug, str(error.detail))
+
+    @app.exception_handler(Exception)
+    async def bug(_: Request, error: Exception) -> Response:
+        return problem(
+            500, "internal-error", "the ledger failed unexpectedly; this is a bug, please report it"
+        )

@@ -1,0 +1,18 @@
+"""JSON responses serialised with orjson (the hot path of every route)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from starlette.responses import Response
+
+
+class OrjsonResponse(Response):
+    """application/json rendered by orjson."""
+
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        """The body's bytes."""
+        return orjson.dumps(content)
