@@ -10,6 +10,7 @@ from typing import Any
 from fastapi import Depends, Request
 
 from api.state import ledger_of
+from ledger.shares import ShareGrant
 from ledger.tokens import Forbidden, Principal
 
 ANYONE = "anyone"
@@ -54,3 +55,15 @@ def require_organisation(principal: Principal, slug: str) -> None:
     """An issuer token acts only for its own organisation."""
     if principal.role == "issuer" and principal.organisation != slug:
         raise Forbidden(f"this token acts for {principal.organisation}, not for {slug}")
+
+
+def optional_principal(request: Request) -> Principal | None:
+    """The token's principal when a token is sent (a bad token is still refused), else None."""
+    secret = bearer(request)
+    return None if secret is None else ledger_of(request).tokens.authenticate(secret)
+
+
+def share_of(request: Request) -> ShareGrant | None:
+    """The live share grant named by the `share` query parameter (404/410 if dead), else None."""
+    secret = request.query_params.get("share")
+    return None if not secret else ledger_of(request).shares.open(secret)
