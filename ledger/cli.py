@@ -400,19 +400,6 @@ def stream(learner: str, data_dir: DataDir = None) -> None:
         raise typer.Exit(1)
 
 
-@app.command()
-def demo(
-    data_dir: Annotated[Path, typer.Option("--data-dir", help="Where to build the demo ledger")] = Path(
-        "ledger-data/demo"
-    ),
-) -> None:
-    """Build a demo ledger (issuers, learners, credentials of every kind) and print the streams."""
-    from ledger.demo import run_demo
-
-    with refusals():
-        run_demo(data_dir, console)
-
-
 def print_stream(report: StreamReport) -> None:
     """Print a stream report as a table with the chain verdict."""
     table = Table(title=f"stream of {report.learner}", show_lines=False)

@@ -45,19 +45,24 @@ class DemoIssuer:
     key: SigningKey
 
 
-def run_demo(data_dir: Path, console: Console) -> dict[str, Any]:
-    """Build the demo ledger in `data_dir` (replacing an earlier demo there) and print its streams."""
+def run_demo(data_dir: Path, console: Console, base_url: str = "http://localhost:8000") -> dict[str, Any]:
+    """Build the demo ledger in `data_dir` (replacing an earlier demo there) and print its streams.
+
+    Writes `demo.json`: the base URL, a token for every demo actor, the organisations (with their
+    key files) and learners, every recorded credential, the log's verifier key, and one unsigned
+    example credential per kind that the demo issuer of that kind could sign and post.
+    """
     if data_dir.exists():
         if not (data_dir / MARKER).exists() and any(data_dir.iterdir()):
             raise ConfigurationError(
                 f"{data_dir} holds something other than a demo ledger; choose another folder"
             )
         shutil.rmtree(data_dir)
-    settings = Settings(data_dir=data_dir, database_url="", mode="development")
+    settings = Settings(data_dir=data_dir, database_url="", mode="development", public_url=base_url)
     bootstrap.init(settings)
     ledger = bootstrap.open_ledger(settings)
     try:
-        summary = _populate(ledger, data_dir, console)
+        summary = {"base_url": base_url, **_populate(ledger, data_dir, console)}
     finally:
         ledger.close()
     (data_dir / MARKER).write_bytes(orjson.dumps(summary, option=orjson.OPT_INDENT_2))
@@ -137,14 +142,42 @@ def _populate(ledger: Ledger, data_dir: Path, console: Console) -> dict[str, Any
     console.rule("the transparency log")
     console.print(f"{checkpoint.size} entries are leaves of the log; its signed checkpoint:")
     console.print(checkpoint.note, markup=False, highlight=False, soft_wrap=True)
+    examples_by_kind = {
+        "assessment": examples.assessment(wjec.did, first),
+        "award": examples.award(uni.did, first),
+        "enrolment": examples.enrolment(uni.did, first),
+        "admission": examples.admission(ucas.did, first),
+        "recruitment": examples.employment(employer.did, first),
+    }
     return {
         "log_verifier_key": ledger.tlog.signer.verifier_key,
+        "tokens": _tokens(ledger, issuers, learners),
+        "examples": {
+            kind: {"issuer": document["issuer"], "credential": document}
+            for kind, document in examples_by_kind.items()
+        },
         "credentials": credentials,
         "organisations": [
             {"slug": i.slug, "did": i.did, "key_file": str(data_dir / f"{i.slug}.key.json")}
             for i in issuers.values()
         ],
         "learners": learners,
+    }
+
+
+def _tokens(ledger: Ledger, issuers: dict[str, DemoIssuer], learners: list[dict[str, Any]]) -> dict[str, Any]:
+    """A token for every demo actor (demo only: real tokens are handed out one by one)."""
+    return {
+        "registrar": ledger.tokens.create("registrar", label="demo registrar")[0],
+        "auditor": ledger.tokens.create("auditor", label="demo auditor")[0],
+        "issuers": {
+            slug: ledger.tokens.create("issuer", organisation=slug, label=f"demo {slug}")[0]
+            for slug in issuers
+        },
+        "learners": {
+            item["id"]: ledger.tokens.create("learner", learner=item["id"], label=f"demo {item['name']}")[0]
+            for item in learners
+        },
     }
 
 

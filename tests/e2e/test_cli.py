@@ -13,7 +13,7 @@ from psycopg import sql
 from typer.testing import CliRunner
 
 from ledger import examples
-from ledger.cli import app
+from api.cli import app
 from tests.conftest import BACKENDS
 
 runner = CliRunner()
@@ -133,7 +133,7 @@ def test_refusals_are_messages_not_tracebacks(env: dict[str, str]) -> None:
 
 def test_the_demo_builds_streams_for_every_kind(tmp_path: Path) -> None:
     target = tmp_path / "demo"
-    output = ledger({"COLUMNS": "200"}, "demo", "--data-dir", str(target))
+    output = ledger({"COLUMNS": "200"}, "demo", "--data-dir", str(target), "--no-serve")
     for kind in (
         "assessment",
         "admission",
@@ -148,9 +148,36 @@ def test_the_demo_builds_streams_for_every_kind(tmp_path: Path) -> None:
     assert output.count("chain intact") == 3
     summary = json.loads((target / "demo.json").read_text())
     assert len(summary["learners"]) == 3 and len(summary["organisations"]) == 4
-    assert "chain intact" in ledger({"COLUMNS": "200"}, "demo", "--data-dir", str(target))  # rerunnable
+    assert "chain intact" in ledger(
+        {"COLUMNS": "200"}, "demo", "--data-dir", str(target), "--no-serve"
+    )  # rerunnable
     (tmp_path / "other").mkdir()
     (tmp_path / "other" / "precious.txt").write_text("keep me")
-    output = ledger({"COLUMNS": "200"}, "demo", "--data-dir", str(tmp_path / "other"), code=1)
+    output = ledger({"COLUMNS": "200"}, "demo", "--data-dir", str(tmp_path / "other"), "--no-serve", code=1)
     assert "choose another folder" in output
     assert (tmp_path / "other" / "precious.txt").exists()
+
+
+def test_the_demo_summary_names_everything_a_person_needs(tmp_path: Path) -> None:
+    target = tmp_path / "demo"
+    output = ledger({"COLUMNS": "200"}, "demo", "--data-dir", str(target), "--no-serve", "--port", "8123")
+    summary = json.loads((target / "demo.json").read_text())
+    assert summary["base_url"] == "http://localhost:8123" and "registrar token" in output
+    tokens = summary["tokens"]
+    assert set(tokens) == {"registrar", "auditor", "issuers", "learners"}
+    assert set(tokens["issuers"]) == {item["slug"] for item in summary["organisations"]}
+    assert set(tokens["learners"]) == {item["id"] for item in summary["learners"]}
+    assert set(summary["examples"]) == {"enrolment", "assessment", "award", "admission", "recruitment"}
+    assert all(Path(item["key_file"]).exists() for item in summary["organisations"])
+
+
+def test_tokens_from_the_command_line(env: dict[str, str]) -> None:
+    ledger(env, "init")
+    ledger(env, "org", "add", "wjec", "--name", "WJEC", "--kind", "awarding-body")
+    secret = ledger(env, "token", "create", "--role", "issuer", "--org", "wjec").splitlines()[0].strip()
+    assert secret.startswith("llt_")
+    assert "an issuer token" in ledger(env, "token", "create", "--role", "issuer", code=1)
+    assert "no organisation" in ledger(env, "token", "create", "--role", "issuer", "--org", "nobody", code=1)
+    token_id = ledger(env, "token", "create", "--role", "auditor").split("token id ")[1].split()[0]
+    assert "revoked" in ledger(env, "token", "revoke", token_id)
+    assert "already revoked" in ledger(env, "token", "revoke", token_id, code=1)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from projections.cli import app
+from api.cli import app
 
 runner = CliRunner()
 ENV = {"COLUMNS": "200"}
@@ -18,7 +18,7 @@ ENV = {"COLUMNS": "200"}
 def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, object]]:
     """A demo ledger, built once for these tests."""
     target = tmp_path_factory.mktemp("demo") / "ledger"
-    result = runner.invoke(app, ["demo", "--data-dir", str(target)], env=ENV)
+    result = runner.invoke(app, ["demo", "--data-dir", str(target), "--no-serve"], env=ENV)
     assert result.exit_code == 0, result.output
     return target, json.loads((target / "demo.json").read_text())
 
