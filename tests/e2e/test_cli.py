@@ -12,8 +12,8 @@ import pytest
 from psycopg import sql
 from typer.testing import CliRunner
 
-from ledger import examples
 from api.cli import app
+from ledger import examples
 from tests.conftest import BACKENDS
 
 runner = CliRunner()
