@@ -64,25 +64,29 @@ class TransparencyLog:
         return self.integrate_batch(limit)[0]
 
     def integrate_batch(self, limit: int) -> tuple[int, int]:
-        """Integrate the next `limit` notifications; return (leaves added, notifications read)."""
+        """Integrate the next `limit` notifications; return (leaves added, notifications read).
+
+        The events are read before the write transaction opens (never a second connection while
+        holding the write lock: SQLite's pool would deadlock), and the write goes ahead only if no
+        other integrator moved the position in between.
+        """
         try:
+            with self.store.reading() as log:
+                state = log.state()
+            notifications = self.ledger.recorder.select_notifications(start=state.position + 1, limit=limit)
+            if not notifications:
+                return 0, 0
+            leaves: list[Leaf] = []
+            for notification in notifications:
+                entry = getattr(self.ledger.mapper.to_domain_event(notification), "entry", None)
+                if entry is None:
+                    continue  # index aggregates carry no entry and are not leaves
+                stream = entry.get("learner") or entry["organisation"]
+                digest = leaf_hash(canonical_json(entry))
+                leaves.append(Leaf(state.size + len(leaves), notification.id, stream, entry["seq"], digest))
             with self.store.writing() as log:
-                state = log.state(for_update=True)
-                notifications = self.ledger.recorder.select_notifications(
-                    start=state.position + 1, limit=limit
-                )
-                if not notifications:
-                    return 0, 0
-                leaves: list[Leaf] = []
-                for notification in notifications:
-                    entry = getattr(self.ledger.mapper.to_domain_event(notification), "entry", None)
-                    if entry is None:
-                        continue  # index aggregates carry no entry and are not leaves
-                    stream = entry.get("learner") or entry["organisation"]
-                    digest = leaf_hash(canonical_json(entry))
-                    leaves.append(
-                        Leaf(state.size + len(leaves), notification.id, stream, entry["seq"], digest)
-                    )
+                if log.state(for_update=True).position != state.position:
+                    return 0, len(notifications)  # another integrator got there first; read again
                 log.insert_leaves(leaves)
                 frontier = state.frontier.extend(leaf.hash for leaf in leaves)
                 _complete_tiles(log, state.size, frontier.size)

@@ -47,22 +47,26 @@ class ViewCursor(SqlCursor):
 
 
 class Context:
-    """What projecting one batch may need from the ledger, cached for the batch."""
+    """What projecting one batch needs from the ledger, read before the batch's write transaction
+    opens (a second connection inside it would deadlock SQLite's pool).
+    """
 
-    def __init__(self, ledger: Ledger) -> None:
-        self.ledger = ledger
+    def __init__(self, ledger: Ledger, events: Sequence[object]) -> None:
         self._keys: dict[str, DataKey | None] = {}
+        for event in events:
+            entry = getattr(event, "entry", None)
+            learner = entry.get("learner") if isinstance(entry, dict) else None
+            if learner and hasattr(event, "sealed") and learner not in self._keys:
+                try:
+                    self._keys[learner] = ledger.data_key(learner)
+                except LedgerError:
+                    self._keys[learner] = None
         self.memo: dict[tuple[str, str], object] = {}
         """Per-batch state a projection keeps between events, keyed by (projection, key)."""
 
     def data_key(self, learner: str) -> DataKey | None:
         """The learner's data key, or None when it was destroyed (erased)."""
-        if learner not in self._keys:
-            try:
-                self._keys[learner] = self.ledger.data_key(learner)
-            except LedgerError:
-                self._keys[learner] = None
-        return self._keys[learner]
+        return self._keys.get(learner)
 
 
 class Projection(Protocol):
@@ -103,18 +107,23 @@ class Projections:
         """Apply the next events to one projection in one transaction: (events read, position)."""
         projection = self.projection(name)
         try:
+            with self.store.reading() as view:
+                position = view.position(name)
+            if stop is not None and position >= stop:
+                return 0, position
+            notifications = self.ledger.recorder.select_notifications(
+                start=position + 1, limit=limit, stop=stop
+            )
+            if not notifications:
+                return 0, position
+            events = [self.ledger.mapper.to_domain_event(notification) for notification in notifications]
+            context = Context(self.ledger, events)
             with self.store.writing() as view:
-                position = view.position(name, for_update=True)
-                if stop is not None and position >= stop:
-                    return 0, position
-                notifications = self.ledger.recorder.select_notifications(
-                    start=position + 1, limit=limit, stop=stop
-                )
-                if not notifications:
-                    return 0, position
-                context = Context(self.ledger)
-                for notification in notifications:
-                    projection.apply(view, self.ledger.mapper.to_domain_event(notification), context)
+                now = view.position(name, for_update=True)
+                if now != position:
+                    return len(notifications), now  # another runner got there first; read again
+                for event in events:
+                    projection.apply(view, event, context)
                 view.set_position(name, notifications[-1].id)
                 return len(notifications), notifications[-1].id
         except PersistenceError as error:

@@ -1,7 +1,448 @@
-"""Routes of the credentials area (to be filled)."""
+"""Routes of the credentials area: post one credential or a batch, read a credential and its proof
+bundle, and verify a bundle or a bare credential.
+
+Who may read a credential: its issuer's tokens, its learner's token, auditors, and whoever holds a
+live share grant of its learner that covers it. To anyone else it does not exist: they get the same
+404 as for an unknown id, so probing ids reveals nothing. A 403 is kept for refusals that depend
+only on who asks, never on whose the credential is (a registrar token; a share that does not name
+the id).
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import base64
+import hmac
+from dataclasses import asdict, dataclass
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Depends, Query, Request, Response
+
+from api.auth import Role, optional_principal, roles, share_of
+from api.limits import json_body
+from api.metrics import count_posts
+from api.problems import problem
+from api.schemas.credentials import (
+    BATCH_BODY,
+    CREDENTIAL_BODY,
+    VERIFY_BODY,
+    BatchResults,
+    CredentialRecord,
+    EntryReceipt,
+    VerificationReport,
+    problem_responses,
+)
+from api.state import ledger_of, projections_of, settings_of
+from ledger.application import Ledger
+from ledger.bundles import build_bundle
+from ledger.credentials import is_uuid_urn
+from ledger.errors import LearnerDataErased, LedgerError, MalformedCredential, UnknownCredential
+from ledger.indexes import CredentialClaim, credential_claim_id
+from ledger.log import NotYetIntegrated
+from ledger.posting import PostResult, Receipt, post_batch, post_credential
+from ledger.shares import ShareGrant
+from ledger.tokens import Forbidden, NotAuthenticated, Principal
+from projections.credential_index import lookup
+from projections.runner import Projections
+from verification.bundle import verify_bundle
+from verification.bundle_shape import BUNDLE_TYPE
+from verification.canonical import canonical_json
+from verification.errors import CanonicalizationError
+from verification.issuer_checks import check_proof_signature, credential_issuer
+from verification.report import CHECK_NAMES, Check, Report, failed, not_checked, passed
 
 router = APIRouter(tags=["credentials"])
+
+READERS = ("issuer", "learner", "auditor")
+SHARE_HOLDER = "verifier"
+"""DESIGN §1: a verifier reads what a learner shared through the share grant's secret."""
+WAIT_LIMIT = 5.0
+"""Seconds `?after=` waits for the views before answering 503 projections-behind."""
+RECORDED = "recorded-in-ledger"
+
+IssuerToken = Annotated[Principal, Role("issuer")]
+JsonBody = Annotated[Any, Depends(json_body)]
+Share = Annotated[
+    str | None, Query(description="the secret of a live share grant that covers the credential")
+]
+After = Annotated[
+    int | None, Query(ge=0, description="wait (up to 5 s) until the views reach this receipt `position`")
+]
+Since = Annotated[
+    int | None, Query(ge=1, description="a tree size you saw before: adds a consistency proof from it")
+]
+_READ_PROBLEMS = {
+    401: "not-authenticated",
+    403: "forbidden (a registrar token; a share that does not name the credential)",
+    404: "unknown-credential (also for a credential the caller may not see), share-not-found",
+    410: "share-gone, learner-data-erased",
+    422: "invalid-request",
+}
+_BODY_PROBLEMS = {400: "malformed-json", 413: "request-too-large", 415: "unsupported-media-type"}
+
+
+class OtherOrganisation(Forbidden):
+    """The credential's issuer is not the organisation the token acts for."""
+
+    slug = "other-organisation"
+    status = 403
+
+
+class MalformedBatch(LedgerError):
+    """A batch is not `{"credentials": [...]}`."""
+
+    slug = "malformed-batch"
+    status = 422
+
+
+class BatchTooLarge(LedgerError):
+    """A batch holds more credentials than the ledger takes at once."""
+
+    slug = "batch-too-large"
+    status = 413
+
+
+class UnknownPosition(LedgerError):
+    """`?after=` names an event store position no write has reached."""
+
+    slug = "unknown-position"
+    status = 422
+
+
+class NotVerifiable(LedgerError):
+    """A body to verify is neither a proof bundle nor a credential."""
+
+    slug = "not-verifiable"
+    status = 422
+
+
+@router.post(
+    "/v1/credentials",
+    status_code=201,
+    response_model=EntryReceipt,
+    openapi_extra={**roles("issuer"), **CREDENTIAL_BODY},
+    responses={
+        200: {"model": EntryReceipt, "description": "already recorded: the existing receipt"},
+        **problem_responses(
+            {
+                **_BODY_PROBLEMS,
+                401: "not-authenticated",
+                403: "forbidden, other-organisation, not-accredited, wrong-issuer",
+                404: "unknown-credential (a correction or revocation names nothing the ledger holds)",
+                409: "credential-id-reused, stream-conflict",
+                410: "learner-data-erased",
+                413: "request-too-large, credential-too-large",
+                422: "malformed-credential, unknown-issuer, unknown-key, key-of-another-organisation, "
+                "invalid-signature, key-not-valid, key-compromised, unknown-learner",
+                503: "storage-unavailable",
+            }
+        ),
+    },
+)
+def record_credential(
+    request: Request,
+    response: Response,
+    principal: IssuerToken,
+    document: JsonBody,
+) -> dict[str, Any]:
+    """Record one signed credential of the token's organisation; the same one again returns its receipt."""
+    ledger = ledger_of(request)
+    try:
+        _check_own(_own_did(ledger, principal), document)
+        receipt = post_credential(ledger, document)
+    except LedgerError as error:
+        count_posts([error.slug])
+        raise
+    count_posts(["duplicate" if receipt.duplicate else "recorded"])
+    if receipt.duplicate:
+        response.status_code = 200
+    return _receipt(receipt)
+
+
+@router.post(
+    "/v1/credentials/batch",
+    response_model=BatchResults,
+    openapi_extra={**roles("issuer"), **BATCH_BODY},
+    responses=problem_responses(
+        {
+            **_BODY_PROBLEMS,
+            401: "not-authenticated",
+            403: "forbidden",
+            409: "stream-conflict",
+            413: "request-too-large, batch-too-large",
+            422: "malformed-batch",
+            503: "storage-unavailable",
+        }
+    ),
+)
+def record_batch(request: Request, principal: IssuerToken, body: JsonBody) -> dict[str, Any]:
+    """Record many signed credentials in one transaction: a status and receipt or problem per item."""
+    ledger = ledger_of(request)
+    documents = _batch_items(body, settings_of(request).max_batch)
+    own = _own_did(ledger, principal)
+    checked: list[LedgerError | None] = []
+    for document in documents:
+        try:
+            _check_own(own, document)
+            checked.append(None)
+        except LedgerError as error:
+            checked.append(error)
+    accepted = [document for document, refusal in zip(documents, checked, strict=True) if refusal is None]
+    posted = iter(post_batch(ledger, accepted) if accepted else [])
+    results: list[PostResult] = [next(posted) if refusal is None else refusal for refusal in checked]
+    count_posts([_outcome(result) for result in results])
+    return {"results": [_item(result) for result in results]}
+
+
+@router.get(
+    "/v1/credentials/{credential_id}",
+    response_model=CredentialRecord,
+    openapi_extra=roles(*READERS, SHARE_HOLDER),
+    responses=problem_responses(
+        {
+            **_READ_PROBLEMS,
+            422: "invalid-request, unknown-position",
+            503: "projections-behind, storage-unavailable",
+        }
+    ),
+)
+def read_credential(
+    request: Request, credential_id: str, share: Share = None, after: After = None
+) -> dict[str, Any]:
+    """A recorded credential and its index entry, for its issuer, its learner, an auditor or a share."""
+    reader = _reader(request, credential_id)  # `share` is read there, by api.auth.share_of
+    ledger = ledger_of(request)
+    projections = projections_of(request)
+    if after is not None:
+        _wait_for(ledger, projections, after)
+    with projections.store.reading() as view:
+        indexed = lookup(view, credential_id)
+    if indexed is None or not reader.may_see(ledger, credential_id, indexed.learner, indexed.issuer):
+        hint = "" if after is not None else " (just posted? pass the receipt's position as ?after=)"
+        raise UnknownCredential(f"the ledger holds no credential {credential_id} that you may see{hint}")
+    return {"index": asdict(indexed), "credential": _stored(ledger, indexed.learner, indexed.seq)}
+
+
+@router.get(
+    "/v1/credentials/{credential_id}/bundle",
+    openapi_extra=roles(*READERS, SHARE_HOLDER),
+    responses=problem_responses({**_READ_PROBLEMS, 409: "not-yet-integrated", 503: "storage-unavailable"}),
+)
+def read_bundle(
+    request: Request, credential_id: str, share: Share = None, since: Since = None
+) -> dict[str, Any]:
+    """The credential's offline proof bundle (LearnerLedgerBundle), for whoever may read it."""
+    reader = _reader(request, credential_id)
+    ledger = ledger_of(request)
+    # The claim, not the view: it is current the moment the post returns, as build_bundle is.
+    claim = ledger.find(credential_claim_id(credential_id), CredentialClaim)
+    if claim is None or not reader.may_see(ledger, credential_id, claim.learner, claim.issuer):
+        raise UnknownCredential(f"the ledger holds no credential {credential_id} that you may see")
+    return build_bundle(ledger, credential_id, since=since)
+
+
+@router.post(
+    "/v1/verify",
+    response_model=VerificationReport,
+    openapi_extra={**roles(), **VERIFY_BODY},
+    responses=problem_responses({**_BODY_PROBLEMS, 422: "not-verifiable", 503: "storage-unavailable"}),
+)
+def verify(request: Request, body: JsonBody) -> dict[str, Any]:
+    """Verify a proof bundle, or whether the ledger holds exactly a presented credential: a report."""
+    ledger = ledger_of(request)
+    keys = [ledger.tlog.signer.verifier_key]
+    if isinstance(body, dict) and body.get("type") == BUNDLE_TYPE:
+        return verify_bundle(body, keys).to_json()
+    if not isinstance(body, dict) or not _is_credential(body):
+        raise NotVerifiable(
+            f'send a proof bundle ("type": "{BUNDLE_TYPE}") or a signed credential '
+            '("type": ["VerifiableCredential", …])'
+        )
+    return _verify_presented(ledger, body, keys)
+
+
+# -- posting --------------------------------------------------------------------------------------
+
+
+def _own_did(ledger: Ledger, principal: Principal) -> str:
+    """The DID of the organisation an issuer token acts for."""
+    if principal.organisation is None:
+        raise Forbidden("this issuer token names no organisation")
+    return ledger.organisation(principal.organisation).did
+
+
+def _check_own(own: str, document: object) -> None:
+    """A credential must be a JSON object issued by the token's own organisation."""
+    if not isinstance(document, dict):
+        raise MalformedCredential("a credential must be a JSON object")
+    issuer = credential_issuer(document)
+    if issuer is not None and issuer != own:  # no issuer at all: the ledger refuses it as malformed
+        raise OtherOrganisation(f"this token posts only credentials issued by {own}, not by {issuer}")
+
+
+def _batch_items(body: object, limit: int) -> list[object]:
+    if not isinstance(body, dict) or set(body) != {"credentials"}:
+        raise MalformedBatch('a batch is a JSON object with one member: {"credentials": [...]}')
+    items = body["credentials"]
+    if not isinstance(items, list):
+        raise MalformedBatch("credentials must be a JSON array of signed credentials")
+    if len(items) > limit:
+        raise BatchTooLarge(f"the batch holds {len(items)} credentials; the limit is {limit}")
+    return items
+
+
+def _receipt(receipt: Receipt) -> dict[str, Any]:
+    return {
+        "entry": receipt.entry,
+        "entry_hash": receipt.entry_hash,
+        "receipt": receipt.signed,
+        "position": receipt.position,
+        "duplicate": receipt.duplicate,
+    }
+
+
+def _outcome(result: PostResult) -> str:
+    if isinstance(result, LedgerError):
+        return result.slug
+    return "duplicate" if result.duplicate else "recorded"
+
+
+def _item(result: PostResult) -> dict[str, Any]:
+    if isinstance(result, LedgerError):
+        # Exactly the body the problem handler would send for this refusal on its own.
+        body: dict[str, Any] = orjson.loads(problem(result.status, result.slug, result.detail).body)
+        return {"status": result.status, "problem": body}
+    return {"status": 200 if result.duplicate else 201, "receipt": _receipt(result)}
+
+
+# -- reading --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Reader:
+    """Who asks to read a credential: a token's principal, a share grant, or both."""
+
+    principal: Principal | None
+    grant: ShareGrant | None
+
+    def may_see(self, ledger: Ledger, credential: str, learner: str, issuer: str) -> bool:
+        """True when the token or the share lets its holder see this credential."""
+        if self.grant is not None and self.grant.learner == learner and self.grant.covers(credential):
+            return True
+        role = None if self.principal is None else self.principal.role
+        if role == "issuer" and self.principal is not None:
+            return _own_did(ledger, self.principal) == issuer
+        if role == "learner" and self.principal is not None:
+            return self.principal.learner == learner
+        return role == "auditor"
+
+
+def _reader(request: Request, credential: str) -> _Reader:
+    """The reader, refused at once (401, 403) when who they are already rules them out."""
+    principal = optional_principal(request)
+    grant = share_of(request)
+    if principal is None and grant is None:
+        raise NotAuthenticated(
+            "this needs a token (`Authorization: Bearer <token>`) or a share link (`?share=<secret>`)"
+        )
+    if grant is None and principal is not None and principal.role not in READERS:
+        raise Forbidden(
+            f"reading credentials needs an issuer, learner or auditor token, not {principal.role}"
+        )
+    if principal is None and grant is not None and not grant.covers(credential):
+        raise Forbidden(f"this share does not cover {credential}; ask the learner to share it")
+    return _Reader(principal, grant)
+
+
+def _wait_for(ledger: Ledger, projections: Projections, position: int) -> None:
+    """Wait (bounded) for the views to reach a receipt's position; refuse one no write has reached."""
+    head = ledger.recorder.max_notification_id() or 0
+    if position > head:
+        raise UnknownPosition(f"no write has reached position {position} (the newest is {head})")
+    projections.wait_until(position, timeout=WAIT_LIMIT)
+
+
+def _stored(ledger: Ledger, learner: str, seq: int) -> dict[str, Any]:
+    """The signed credential recorded at `seq` of a learner's stream, decrypted."""
+    sealed = base64.b64decode(ledger.learner_stream(learner).sealed[seq - 1])
+    content: dict[str, Any] = orjson.loads(ledger.data_key(learner).open(learner, sealed))["content"]
+    return content
+
+
+# -- verifying a presented credential -------------------------------------------------------------
+
+
+def _verify_presented(ledger: Ledger, document: dict[str, Any], keys: list[str]) -> dict[str, Any]:
+    """Report on a bare credential: the bundle's report when the ledger holds exactly it."""
+    credential = document.get("id")
+    if not isinstance(credential, str) or not is_uuid_urn(credential):
+        held = failed(
+            RECORDED, "The credential has no urn:uuid id, so the ledger cannot hold it: do not rely on it."
+        )
+        return _unbundled(document, held, "Not checked: the ledger does not hold this credential.")
+    claim = ledger.find(credential_claim_id(credential), CredentialClaim)
+    if claim is None:
+        held = failed(
+            RECORDED, f"The ledger holds no credential with the id {credential}: do not rely on it."
+        )
+        return _unbundled(document, held, "Not checked: the ledger does not hold this credential.")
+    try:
+        stored = _stored(ledger, claim.learner, claim.seq)
+    except LearnerDataErased:
+        held = not_checked(
+            RECORDED,
+            "A credential was recorded under this id, but the learner's data has since been erased, "
+            "so the ledger can no longer compare it with this one.",
+        )
+        return _unbundled(document, held, "Not checked: the recorded credential was erased.")
+    if not _same(stored, document):
+        held = failed(
+            RECORDED,
+            "The ledger holds a different credential under this id: this one was changed after it was "
+            "recorded, or never recorded: do not rely on it.",
+        )
+        return _unbundled(document, held, "Not checked: the ledger does not hold this credential.")
+    held = passed(RECORDED, "The ledger holds exactly this credential.")
+    try:
+        bundle = build_bundle(ledger, claim.credential)
+    except NotYetIntegrated:
+        return _unbundled(
+            document, held, "Not checked: it is recorded but not yet in a signed checkpoint; ask again."
+        )
+    report = verify_bundle(bundle, keys)
+    checks = (held, *report.checks)
+    with_held = Report(checks, report.ok, report.verdict, report.checkpoint, report.notes)
+    return {**with_held.to_json(), "bundle": bundle}
+
+
+def _is_credential(document: dict[str, Any]) -> bool:
+    """True for an object typed as a Verifiable Credential (`type` a list or a single string)."""
+    types = document.get("type")
+    return "VerifiableCredential" in (types if isinstance(types, list) else [types])
+
+
+def _same(stored: dict[str, Any], presented: dict[str, Any]) -> bool:
+    """True when both are the same credential, byte for byte in canonical form (constant time)."""
+    try:
+        return hmac.compare_digest(canonical_json(stored), canonical_json(presented))
+    except CanonicalizationError:
+        return False
+
+
+def _unbundled(document: dict[str, Any], held: Check, reason: str) -> dict[str, Any]:
+    """A report for a credential with no bundle to check: its own signature, and why nothing else."""
+    signature, _ = check_proof_signature(document)
+    checks = [
+        held,
+        not_checked(
+            "bundle-format", "A bare credential was presented, not a bundle; the ledger looked it up."
+        ),
+        signature,
+        *(
+            not_checked(name, reason)
+            for name in CHECK_NAMES
+            if name not in ("bundle-format", "proof-signature")
+        ),
+    ]
+    optional = {"bundle-format", "consistency-with-last-seen"}
+    return Report.decide(checks, optional, "", None).to_json()

@@ -3,22 +3,24 @@
 from __future__ import annotations
 
 import base64
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
+from fastapi.routing import APIRoute
 from starlette.status import HTTP_201_CREATED
 
 from api.auth import Role, optional_principal, require_learner, roles
 from api.problems import MEDIA_TYPE, TYPE_BASE
 from api.schemas.learners import (
+    Contents,
     LearnerCreate,
     LearnerCreated,
     ShareCreate,
     ShareCreated,
-    ShareGrantPublic,
-    ShareList,
     SharedCredential,
     SharedRecord,
+    ShareGrantPublic,
+    ShareList,
     StreamEntries,
     StreamEntry,
 )
@@ -64,7 +66,7 @@ def _problems(described: dict[int, str]) -> dict[int | str, dict[str, Any]]:
     return {status: {"description": text, "content": {MEDIA_TYPE: {}}} for status, text in described.items()}
 
 
-_TOKEN = "no token, or one that is unknown, revoked or expired (`not-authenticated`)"
+_UNAUTHENTICATED = "no token, or one that is unknown, revoked or expired (`not-authenticated`)"
 _ROLE = "a token of another role, or a learner token of another learner (`forbidden`)"
 _UNKNOWN = "no learner is registered under this id (`unknown-learner`)"
 _INVALID = "a parameter or the body is not valid (`invalid-request`)"
@@ -77,7 +79,7 @@ _INVALID = "a parameter or the body is not valid (`invalid-request`)"
     openapi_extra=roles("registrar"),
     responses=_problems(
         {
-            401: _TOKEN,
+            401: _UNAUTHENTICATED,
             403: "the token is not a registrar's (`forbidden`)",
             409: "a learner with this ULN is already registered (`duplicate-uln`)",
             422: "the body is not valid (`invalid-request`), the ULN fails its check (`invalid-uln`), "
@@ -86,7 +88,7 @@ _INVALID = "a parameter or the body is not valid (`invalid-request`)"
     ),
 )
 def register_learner(
-    body: LearnerCreate, request: Request, principal: Principal = Role("registrar")
+    body: LearnerCreate, request: Request, principal: Annotated[Principal, Role("registrar")]
 ) -> LearnerCreated:
     """Register a learner and issue their first learner token (shown once)."""
     ledger = ledger_of(request)
@@ -101,7 +103,7 @@ def register_learner(
     openapi_extra=roles("learner", "auditor"),
     responses=_problems(
         {
-            401: _TOKEN + "; send a learner or auditor token, or `?share=<secret>`",
+            401: _UNAUTHENTICATED + "; send a learner or auditor token, or `?share=<secret>`",
             403: _ROLE + ", or a share grant of another learner",
             404: _UNKNOWN + ", or no share grant has this secret (`share-not-found`)",
             410: "the share grant was revoked or has expired (`share-gone`)",
@@ -141,7 +143,7 @@ def read_portfolio(
     "/v1/learners/{learner}/entries",
     response_model=StreamEntries,
     openapi_extra=roles("learner", "auditor"),
-    responses=_problems({401: _TOKEN, 403: _ROLE, 404: _UNKNOWN}),
+    responses=_problems({401: _UNAUTHENTICATED, 403: _ROLE, 404: _UNKNOWN}),
 )
 def read_entries(learner: str, request: Request) -> StreamEntries:
     """A learner's stream with its chain re-checked; contents for the learner only."""
@@ -162,7 +164,7 @@ def read_entries(learner: str, request: Request) -> StreamEntries:
         )
         for item in report.items
     ]
-    contents = "erased" if report.erased else "shown" if shown else "withheld"
+    contents: Contents = "erased" if report.erased else "shown" if shown else "withheld"
     return StreamEntries(
         learner=learner,
         intact=not report.findings,
@@ -179,7 +181,7 @@ def read_entries(learner: str, request: Request) -> StreamEntries:
     openapi_extra=roles("learner"),
     responses=_problems(
         {
-            401: _TOKEN,
+            401: _UNAUTHENTICATED,
             403: _ROLE,
             404: _UNKNOWN,
             422: _INVALID + ", the expiry is not in the future or the audience is empty "
@@ -188,7 +190,7 @@ def read_entries(learner: str, request: Request) -> StreamEntries:
     ),
 )
 def create_share(
-    learner: str, body: ShareCreate, request: Request, principal: Principal = Role("learner")
+    learner: str, body: ShareCreate, request: Request, principal: Annotated[Principal, Role("learner")]
 ) -> ShareCreated:
     """Share chosen credentials, or the whole portfolio, with an audience until an expiry."""
     require_learner(principal, learner)
@@ -207,9 +209,11 @@ def create_share(
     "/v1/learners/{learner}/shares",
     response_model=ShareList,
     openapi_extra=roles("learner"),
-    responses=_problems({401: _TOKEN, 403: _ROLE}),
+    responses=_problems({401: _UNAUTHENTICATED, 403: _ROLE}),
 )
-def list_shares(learner: str, request: Request, principal: Principal = Role("learner")) -> ShareList:
+def list_shares(
+    learner: str, request: Request, principal: Annotated[Principal, Role("learner")]
+) -> ShareList:
     """The learner's share grants, newest first (their secrets are never kept)."""
     require_learner(principal, learner)
     ledger = ledger_of(request)
@@ -222,7 +226,7 @@ def list_shares(learner: str, request: Request, principal: Principal = Role("lea
     openapi_extra=roles("learner"),
     responses=_problems(
         {
-            401: _TOKEN,
+            401: _UNAUTHENTICATED,
             403: _ROLE,
             404: "the learner has no share grant with this id (`share-not-found`)",
             410: "the share grant was already revoked (`share-gone`)",
@@ -230,7 +234,7 @@ def list_shares(learner: str, request: Request, principal: Principal = Role("lea
     ),
 )
 def revoke_share(
-    learner: str, share_id: str, request: Request, principal: Principal = Role("learner")
+    learner: str, share_id: str, request: Request, principal: Annotated[Principal, Role("learner")]
 ) -> ShareGrantPublic:
     """Revoke one of the learner's share grants; its link stops working at once."""
     require_learner(principal, learner)
@@ -293,23 +297,8 @@ def _wait_for(request: Request, position: int) -> None:
 
 
 def _public(ledger: Ledger, grant: ShareGrant) -> ShareGrantPublic:
-    """A grant as the learner sees it, with its state now."""
-    if grant.revoked_at is not None:
-        state = "revoked"
-    elif grant.expires_at <= rfc3339(ledger.shares.clock()):
-        state = "expired"
-    else:
-        state = "live"
-    return ShareGrantPublic(
-        id=grant.id,
-        learner=grant.learner,
-        audience=grant.audience,
-        credentials=None if grant.credentials is None else list(grant.credentials),
-        created_at=grant.created_at,
-        expires_at=grant.expires_at,
-        revoked_at=grant.revoked_at,
-        state=state,
-    )
+    """A grant as the learner sees it, with its state by the share store's clock."""
+    return ShareGrantPublic.of(grant, rfc3339(ledger.shares.clock()))
 
 
 def _shared(ledger: Ledger, credential: str) -> SharedCredential:
@@ -321,3 +310,13 @@ def _shared(ledger: Ledger, credential: str) -> SharedCredential:
         return SharedCredential(id=credential, report=None, bundle=None, problem=problem)
     report = verify_bundle(bundle, [ledger.tlog.signer.verifier_key]).to_json()
     return SharedCredential(id=credential, report=report, bundle=bundle, problem=None)
+
+
+def _summarise(routes: APIRouter) -> None:
+    """Make each route's docstring line its OpenAPI summary (FastAPI would title-case the name)."""
+    for route in routes.routes:
+        if isinstance(route, APIRoute) and route.summary is None and route.endpoint.__doc__:
+            route.summary = route.endpoint.__doc__.strip().splitlines()[0]
+
+
+_summarise(router)
