@@ -7,10 +7,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.routing import APIRoute
 
 from api import problems
 from api.limits import BodySizeLimit
-from api.metrics import measure
+from api.metrics import Measure
 from api.responses import OrjsonResponse
 from api.routes import credentials, health, learners, log, registry
 from ledger import bootstrap
@@ -56,9 +57,12 @@ def create_app(settings: Settings, *, ledger: Ledger | None = None, followers: b
         default_response_class=OrjsonResponse,
     )
     problems.install(app)
-    app.middleware("http")(measure)
     app.add_middleware(BodySizeLimit, limit=settings.max_request_bytes)
+    app.add_middleware(Measure)
     for module in (credentials, learners, registry, log, health):
+        for route in module.router.routes:
+            if isinstance(route, APIRoute) and route.summary is None and route.endpoint.__doc__:
+                route.summary = route.endpoint.__doc__.strip().splitlines()[0].rstrip(".")
         app.include_router(module.router)
     return app
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from starlette.responses import Response
+from starlette.responses import JSONResponse
 
 
-class OrjsonResponse(Response):
-    """application/json rendered by orjson."""
+class OrjsonResponse(JSONResponse):
+    """application/json rendered by orjson (a JSONResponse, so OpenAPI keeps response models)."""
 
     media_type = "application/json"
 
