@@ -6,7 +6,6 @@ import base64
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from fastapi.routing import APIRoute
 from starlette.status import HTTP_201_CREATED
 
 from api.auth import Role, optional_principal, require_learner, roles
@@ -310,13 +309,3 @@ def _shared(ledger: Ledger, credential: str) -> SharedCredential:
         return SharedCredential(id=credential, report=None, bundle=None, problem=problem)
     report = verify_bundle(bundle, [ledger.tlog.signer.verifier_key]).to_json()
     return SharedCredential(id=credential, report=report, bundle=bundle, problem=None)
-
-
-def _summarise(routes: APIRouter) -> None:
-    """Make each route's docstring line its OpenAPI summary (FastAPI would title-case the name)."""
-    for route in routes.routes:
-        if isinstance(route, APIRoute) and route.summary is None and route.endpoint.__doc__:
-            route.summary = route.endpoint.__doc__.strip().splitlines()[0]
-
-
-_summarise(router)
