@@ -7,6 +7,7 @@ from typing import Any
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
@@ -28,6 +29,39 @@ _TITLES = {
     500: "Internal error",
     503: "Unavailable",
 }
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem: how every refusal is sent (`application/problem+json`)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str = Field(description="a stable URI naming the problem, e.g. …/problems/duplicate-organisation")
+    title: str
+    status: int
+    detail: str = Field(description="what was wrong, in a sentence")
+
+
+PROBLEM_SCHEMA = Problem.model_json_schema()
+
+
+def problem_responses(documented: dict[int, str]) -> dict[int | str, dict[str, Any]]:
+    """The `responses=` of a route: each refusal status with the problem types it may carry."""
+    return {
+        status: {"description": text, "content": {MEDIA_TYPE: {"schema": PROBLEM_SCHEMA}}}
+        for status, text in documented.items()
+    }
+
+
+def problem_body(status: int, slug: str, detail: str, **extra: Any) -> dict[str, Any]:
+    """The JSON object of a problem (what `problem` sends)."""
+    body = {
+        "type": TYPE_BASE + slug,
+        "title": _TITLES.get(status, "Error"),
+        "status": status,
+        "detail": detail,
+    }
+    return {**body, **extra}
 
 
 def problem(status: int, slug: str, detail: str, **extra: Any) -> Response:

@@ -21,7 +21,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from api.auth import Role, optional_principal, roles, share_of
 from api.limits import json_body
 from api.metrics import count_posts
-from api.problems import problem
+from api.problems import problem_body, problem_responses
 from api.schemas.credentials import (
     BATCH_BODY,
     CREDENTIAL_BODY,
@@ -30,7 +30,6 @@ from api.schemas.credentials import (
     CredentialRecord,
     EntryReceipt,
     VerificationReport,
-    problem_responses,
 )
 from api.state import ledger_of, projections_of, settings_of
 from ledger.application import Ledger
@@ -310,7 +309,7 @@ def _outcome(result: PostResult) -> str:
 def _item(result: PostResult) -> dict[str, Any]:
     if isinstance(result, LedgerError):
         # Exactly the body the problem handler would send for this refusal on its own.
-        body: dict[str, Any] = orjson.loads(problem(result.status, result.slug, result.detail).body)
+        body: dict[str, Any] = problem_body(result.status, result.slug, result.detail)
         return {"status": result.status, "problem": body}
     return {"status": 200 if result.duplicate else 201, "receipt": _receipt(result)}
 

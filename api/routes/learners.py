@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request
 from starlette.status import HTTP_201_CREATED
 
 from api.auth import Role, optional_principal, require_learner, roles
-from api.problems import MEDIA_TYPE, TYPE_BASE
+from api.problems import TYPE_BASE, problem_responses
 from api.schemas.learners import (
     Contents,
     LearnerCreate,
@@ -60,11 +60,6 @@ class NotLearnersCredential(LedgerError):
     status = 422
 
 
-def _problems(described: dict[int, str]) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI `responses` for the problems a route may answer with."""
-    return {status: {"description": text, "content": {MEDIA_TYPE: {}}} for status, text in described.items()}
-
-
 _UNAUTHENTICATED = "no token, or one that is unknown, revoked or expired (`not-authenticated`)"
 _ROLE = "a token of another role, or a learner token of another learner (`forbidden`)"
 _UNKNOWN = "no learner is registered under this id (`unknown-learner`)"
@@ -76,7 +71,7 @@ _INVALID = "a parameter or the body is not valid (`invalid-request`)"
     status_code=HTTP_201_CREATED,
     response_model=LearnerCreated,
     openapi_extra=roles("registrar"),
-    responses=_problems(
+    responses=problem_responses(
         {
             401: _UNAUTHENTICATED,
             403: "the token is not a registrar's (`forbidden`)",
@@ -100,7 +95,7 @@ def register_learner(
     "/v1/learners/{learner}/portfolio",
     response_model=None,
     openapi_extra=roles("learner", "auditor"),
-    responses=_problems(
+    responses=problem_responses(
         {
             401: _UNAUTHENTICATED + "; send a learner or auditor token, or `?share=<secret>`",
             403: _ROLE + ", or a share grant of another learner",
@@ -142,7 +137,7 @@ def read_portfolio(
     "/v1/learners/{learner}/entries",
     response_model=StreamEntries,
     openapi_extra=roles("learner", "auditor"),
-    responses=_problems({401: _UNAUTHENTICATED, 403: _ROLE, 404: _UNKNOWN}),
+    responses=problem_responses({401: _UNAUTHENTICATED, 403: _ROLE, 404: _UNKNOWN}),
 )
 def read_entries(learner: str, request: Request) -> StreamEntries:
     """A learner's stream with its chain re-checked; contents for the learner only."""
@@ -178,7 +173,7 @@ def read_entries(learner: str, request: Request) -> StreamEntries:
     status_code=HTTP_201_CREATED,
     response_model=ShareCreated,
     openapi_extra=roles("learner"),
-    responses=_problems(
+    responses=problem_responses(
         {
             401: _UNAUTHENTICATED,
             403: _ROLE,
@@ -208,7 +203,7 @@ def create_share(
     "/v1/learners/{learner}/shares",
     response_model=ShareList,
     openapi_extra=roles("learner"),
-    responses=_problems({401: _UNAUTHENTICATED, 403: _ROLE}),
+    responses=problem_responses({401: _UNAUTHENTICATED, 403: _ROLE}),
 )
 def list_shares(
     learner: str, request: Request, principal: Annotated[Principal, Role("learner")]
@@ -223,7 +218,7 @@ def list_shares(
     "/v1/learners/{learner}/shares/{share_id}",
     response_model=ShareGrantPublic,
     openapi_extra=roles("learner"),
-    responses=_problems(
+    responses=problem_responses(
         {
             401: _UNAUTHENTICATED,
             403: _ROLE,
@@ -245,7 +240,7 @@ def revoke_share(
     "/v1/shares/{secret}",
     response_model=SharedRecord,
     openapi_extra=roles(),
-    responses=_problems(
+    responses=problem_responses(
         {
             404: "no share grant has this secret (`share-not-found`)",
             410: "the learner revoked the grant, or it expired; the detail says which (`share-gone`)",

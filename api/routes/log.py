@@ -17,7 +17,7 @@ from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, Field
 
 from api.auth import Role, roles
-from api.schemas.registry import problem_responses
+from api.problems import problem_responses
 from api.state import ledger_of, settings_of
 from ledger.application import Ledger
 from ledger.errors import LedgerError

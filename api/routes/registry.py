@@ -13,6 +13,7 @@ import orjson
 from fastapi import APIRouter, Body, Path, Query, Request, Response
 
 from api.auth import Role, roles
+from api.problems import problem_responses
 from api.schemas.registry import (
     AccreditationGrant,
     Instant,
@@ -23,7 +24,6 @@ from api.schemas.registry import (
     OrganisationCreated,
     OrganisationPublic,
     TrustList,
-    problem_responses,
 )
 from api.state import ledger_of, projections_of
 from ledger.application import Ledger

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
-from api.problems import MEDIA_TYPE
+from api.problems import Problem
 
 CREDENTIAL_BODY: dict[str, Any] = {
     "requestBody": {
@@ -61,38 +61,6 @@ VERIFY_BODY: dict[str, Any] = {
         },
     }
 }
-_PROBLEM_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "required": ["type", "title", "status", "detail"],
-    "properties": {
-        "type": {"type": "string", "format": "uri"},
-        "title": {"type": "string"},
-        "status": {"type": "integer"},
-        "detail": {"type": "string"},
-    },
-}
-
-
-def problem_responses(described: dict[int, str]) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI `responses` for RFC 9457 problems, from each status to the problem types it carries."""
-    return {
-        status: {
-            "description": f"problem types: {types}",
-            "content": {MEDIA_TYPE: {"schema": _PROBLEM_SCHEMA}},
-        }
-        for status, types in described.items()
-    }
-
-
-class Problem(BaseModel):
-    """An RFC 9457 problem, as the API sends for every refusal."""
-
-    model_config = ConfigDict(extra="allow")
-
-    type: str
-    title: str
-    status: int
-    detail: str
 
 
 class EntryReceipt(BaseModel):

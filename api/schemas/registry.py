@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
 
-from api.problems import MEDIA_TYPE
 from ledger.registry import ORGANISATION_KINDS, Organisation
 from ledger.streams import rfc3339, urn
 from projections.registry import OrganisationView
@@ -41,26 +40,6 @@ def _in_utc(value: datetime) -> datetime:
 
 Instant = Annotated[AwareDatetime, BeforeValidator(_rfc3339_text), AfterValidator(_in_utc)]
 """An RFC 3339 instant with a time zone, normalised to UTC."""
-
-
-class Problem(BaseModel):
-    """An RFC 9457 problem: how every refusal is sent (`application/problem+json`)."""
-
-    type: str = Field(description="a stable URI naming the problem, e.g. …/problems/duplicate-organisation")
-    title: str
-    status: int
-    detail: str = Field(description="what was wrong, in a sentence")
-
-
-PROBLEM_SCHEMA = Problem.model_json_schema()
-
-
-def problem_responses(documented: dict[int, str]) -> dict[int | str, dict[str, Any]]:
-    """The `responses=` of a route: each refusal status with the problem types it may carry."""
-    return {
-        status: {"description": text, "content": {MEDIA_TYPE: {"schema": PROBLEM_SCHEMA}}}
-        for status, text in documented.items()
-    }
 
 
 class _Request(BaseModel):
