@@ -166,7 +166,7 @@ def client(backend: Backend, ledger: Ledger) -> Iterator[TestClient]:
         yield test_client
 
 
-@pytest.mark.parametrize(("method", "path", "allowed"), routes(), ids=lambda value: str(value))
+@pytest.mark.parametrize(("method", "path", "allowed"), routes(), ids=str)
 def test_every_caller_gets_what_the_roles_say(
     client: TestClient, world: World, method: str, path: str, allowed: list[str]
 ) -> None:
