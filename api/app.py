@@ -6,11 +6,11 @@ import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.routing import APIRoute
 
 from api import problems
-from api.limits import BodySizeLimit
+from api.limits import BodySizeLimit, json_only
 from api.metrics import Measure
 from api.responses import OrjsonResponse
 from api.routes import credentials, health, learners, log, registry
@@ -55,6 +55,7 @@ def create_app(settings: Settings, *, ledger: Ledger | None = None, followers: b
         description=DESCRIPTION,
         lifespan=lifespan,
         default_response_class=OrjsonResponse,
+        dependencies=[Depends(json_only)],
     )
     problems.install(app)
     app.add_middleware(BodySizeLimit, limit=settings.max_request_bytes)

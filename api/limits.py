@@ -69,11 +69,20 @@ class BodySizeLimit:
         await response(scope, receive, send)
 
 
+JSON_MEDIA_TYPES = ("application/json", "application/ld+json", "application/vc+ld+json", "")
+
+
+def json_only(request: Request) -> None:
+    """Refuse (415) a request body that is not JSON, on every route, before anything reads it."""
+    has_body = request.headers.get("content-length", "0") != "0" or "transfer-encoding" in request.headers
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if has_body and media not in JSON_MEDIA_TYPES:
+        raise UnsupportedMediaType(f"send JSON (application/json), not {media}")
+
+
 async def json_body(request: Request) -> Any:
     """The request's JSON body, parsed strictly (no duplicate keys); 415 or 400 when it is not."""
-    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if media not in ("application/json", "application/ld+json", "application/vc+ld+json", ""):
-        raise UnsupportedMediaType(f"send JSON (application/json), not {media}")
+    json_only(request)
     raw = await request.body()
     try:
         return parse_json(raw)

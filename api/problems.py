@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
+from eventsourcing.persistence import DataError, PersistenceError
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field
@@ -100,6 +101,15 @@ def install(app: FastAPI) -> None:
     async def http_error(_: Request, error: HTTPException) -> Response:
         slug = {404: "not-found", 405: "method-not-allowed"}.get(error.status_code, "http-error")
         return problem(error.status_code, slug, str(error.detail))
+
+    @app.exception_handler(DataError)
+    async def unstorable(_: Request, error: DataError) -> Response:
+        # A value the database cannot hold (a NUL character in an id, say): the request's fault.
+        return problem(422, "invalid-value", "the request holds a value the ledger cannot store or look up")
+
+    @app.exception_handler(PersistenceError)
+    async def unavailable(_: Request, error: PersistenceError) -> Response:
+        return problem(503, "storage-unavailable", "the database cannot be reached; retry shortly")
 
     @app.exception_handler(Exception)
     async def bug(_: Request, error: Exception) -> Response:

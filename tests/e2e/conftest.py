@@ -4,14 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from ledger import examples
 from ledger.application import Ledger
+from ledger.posting import post_credential
 from tests.conftest import Backend, Issuer, register_issuer
+from tests.e2e.world import World
+from verification.keys import SigningKey
 
 
 @pytest.fixture
@@ -19,11 +23,6 @@ def api(backend: Backend, ledger: Ledger) -> Iterator[TestClient]:
     """The HTTP API over the backend's ledger, its followers running as in production."""
     with TestClient(create_app(backend.settings, ledger=ledger), raise_server_exceptions=False) as client:
         yield client
-
-
-def bearer(token: str) -> dict[str, str]:
-    """The Authorization header for a token."""
-    return {"Authorization": f"Bearer {token}"}
 
 
 @dataclass
@@ -52,8 +51,39 @@ def actors(ledger: Ledger, api: TestClient) -> Actors:
     return Actors(registrar, auditor, university, issuer_token, learner, learner_token)
 
 
-def soon(days: int = 30) -> str:
-    """An RFC 3339 instant `days` from now."""
-    return datetime.fromtimestamp(datetime.now(UTC).timestamp() + days * 86400, UTC).strftime(
-        "%Y-%m-%dT%H:%M:%SZ"
+@pytest.fixture
+def world(ledger: Ledger) -> World:
+    """A university with a credential about a learner who shared it, and tokens of every kind."""
+    university = register_issuer(ledger, "caerleon", "university", ["enrolment", "award"], ("FHEQ",))
+    register_issuer(ledger, "other-org", "employer", ["recruitment"])
+    spare = SigningKey.generate().verify_key.multibase
+    ledger.add_key("caerleon", spare)
+    learner = ledger.register_learner("9276308686", "Carys Pritchard", "2003-05-14")
+    other_learner = ledger.register_learner("1000000019", "Dafydd Evans", "2002-11-02")
+    award = examples.sign(examples.award(university.did, learner), university.key)
+    post_credential(ledger, award)
+    ledger.tlog.integrate_all()
+    secret, grant = ledger.shares.create(
+        learner, "Employer", datetime.now(UTC) + timedelta(days=1), [award["id"]]
     )
+    expired, _ = ledger.tokens.create("auditor", expires_at=datetime.now(UTC) + timedelta(seconds=2))
+    revoked, revoked_principal = ledger.tokens.create("auditor")
+    ledger.tokens.revoke(revoked_principal.token_id)
+    tokens = {
+        "expired": expired,
+        "revoked": revoked,
+        "registrar": ledger.tokens.create("registrar")[0],
+        "issuer": ledger.tokens.create("issuer", organisation="caerleon")[0],
+        "issuer-other": ledger.tokens.create("issuer", organisation="other-org")[0],
+        "learner": ledger.tokens.create("learner", learner=learner)[0],
+        "learner-other": ledger.tokens.create("learner", learner=other_learner)[0],
+        "auditor": ledger.tokens.create("auditor")[0],
+    }
+    return World(ledger, tokens, university, learner, award["id"], spare, grant.id, secret)
+
+
+@pytest.fixture
+def client(backend: Backend, ledger: Ledger) -> Iterator[TestClient]:
+    """The API without follower threads: the matrix needs no background work."""
+    with TestClient(create_app(backend.settings, ledger=ledger, followers=False)) as test_client:
+        yield test_client
