@@ -22,7 +22,8 @@ from ledger import examples
 from ledger.application import Ledger
 from ledger.indexes import CredentialClaim, credential_claim_id
 from tests.conftest import Backend, Issuer, register_issuer
-from tests.e2e.conftest import Actors, bearer
+from tests.e2e.conftest import Actors
+from tests.e2e.world import bearer
 from verification.bundle import verify_bundle
 from verification.note import parse_verifier_key
 from verification.statements import open_receipt

@@ -15,7 +15,8 @@ from ledger import examples
 from ledger.application import Ledger
 from ledger.posting import Receipt, post_credential
 from tests.conftest import Issuer
-from tests.e2e.conftest import Actors, bearer, soon
+from tests.e2e.conftest import Actors
+from tests.e2e.world import bearer, soon
 
 OTHER_ULN = "1234567805"
 NEW_ULN = "1234567813"

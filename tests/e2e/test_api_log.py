@@ -16,7 +16,8 @@ from api.app import create_app
 from api.problems import MEDIA_TYPE, TYPE_BASE
 from ledger.application import Ledger
 from tests.conftest import Backend, register_issuer
-from tests.e2e.conftest import Actors, bearer
+from tests.e2e.conftest import Actors
+from tests.e2e.world import bearer
 from verification.canonical import canonical_json
 from verification.checkpoint import Checkpoint, open_checkpoint
 from verification.merkle import MAX_TREE_SIZE, leaf_hash, verify_consistency, verify_inclusion

@@ -12,7 +12,8 @@ from httpx import Response
 
 from api.problems import MEDIA_TYPE, TYPE_BASE
 from ledger.application import Ledger
-from tests.e2e.conftest import Actors, bearer
+from tests.e2e.conftest import Actors
+from tests.e2e.world import bearer
 from verification.keys import SigningKey
 
 DID_HOST = "localhost%3A8000"
