@@ -54,6 +54,10 @@ def problem_responses(documented: dict[int, str]) -> dict[int | str, dict[str, A
     }
 
 
+BODY_PROBLEMS = {400: "malformed-json", 413: "request-too-large", 415: "unsupported-media-type"}
+"""The problems any route that reads a JSON body may answer with."""
+
+
 def problem_body(status: int, slug: str, detail: str, **extra: Any) -> dict[str, Any]:
     """The JSON object of a problem (what `problem` sends)."""
     body = {

@@ -293,6 +293,15 @@ class Ledger(Application[UUID]):
             raise LearnerDataErased(f"the data key of {learner} no longer exists")
         return self.master_key.unwrap(learner, wrapped)
 
+    def opened(self, learner: str, seq: int) -> tuple[dict[str, Any], bytes]:
+        """What entry `seq` of a learner's stream commits to, and its salt, decrypted.
+
+        Raises LearnerDataErased when the learner's data key was destroyed.
+        """
+        sealed = base64.b64decode(self.learner_stream(learner).sealed[seq - 1])
+        opened = orjson.loads(self.data_key(learner).open(learner, sealed))
+        return opened["content"], base64.b64decode(opened["salt"])
+
     def seal(self, data_key: DataKey, learner: str, content: dict[str, Any], salt: bytes) -> str:
         """Seal content and its commitment salt for a learner (base64 of the ciphertext)."""
         plaintext = orjson.dumps({"content": content, "salt": base64.b64encode(salt).decode()})

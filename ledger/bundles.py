@@ -4,10 +4,7 @@ verifier needs to check one credential against a pinned log key.
 
 from __future__ import annotations
 
-import base64
 from typing import Any
-
-import orjson
 
 from ledger.application import Ledger
 from ledger.errors import UnknownCredential
@@ -31,9 +28,7 @@ def build_bundle(ledger: Ledger, credential: str, *, since: int | None = None) -
         raise UnknownCredential(f"the ledger holds no credential {credential}")
     stream = ledger.learner_stream(claim.learner)
     entry = stream.entries[claim.seq - 1]
-    opened = orjson.loads(
-        ledger.data_key(claim.learner).open(claim.learner, base64.b64decode(stream.sealed[claim.seq - 1]))
-    )
+    content, salt = ledger.opened(claim.learner, claim.seq)
     tlog = ledger.tlog
     tlog.integrate_all()
     checkpoint = _covering_checkpoint(ledger)
@@ -56,8 +51,8 @@ def build_bundle(ledger: Ledger, credential: str, *, since: int | None = None) -
         if since is not None and 0 < since < checkpoint.size:
             consistency[since] = consistency_proof(since, checkpoint.size, TileHashSource(log))
         return assemble_bundle(
-            opened["content"],
-            base64.b64decode(opened["salt"]),
+            content,
+            salt,
             entry,
             _proof(log, leaf.index, checkpoint),
             registry=registry,

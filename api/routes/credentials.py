@@ -10,45 +10,33 @@ the id).
 
 from __future__ import annotations
 
-import base64
-import hmac
 from dataclasses import asdict, dataclass
 from typing import Annotated, Any
 
-import orjson
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from api.auth import Role, optional_principal, roles, share_of
 from api.limits import json_body
 from api.metrics import count_posts
-from api.problems import problem_body, problem_responses
+from api.problems import BODY_PROBLEMS, problem_body, problem_responses
 from api.schemas.credentials import (
     BATCH_BODY,
     CREDENTIAL_BODY,
-    VERIFY_BODY,
     BatchResults,
     CredentialRecord,
     EntryReceipt,
-    VerificationReport,
 )
 from api.state import ledger_of, projections_of, settings_of
 from ledger.application import Ledger
 from ledger.bundles import build_bundle
-from ledger.credentials import is_uuid_urn
-from ledger.errors import LearnerDataErased, LedgerError, MalformedCredential, UnknownCredential
+from ledger.errors import LedgerError, MalformedCredential, UnknownCredential
 from ledger.indexes import CredentialClaim, credential_claim_id
-from ledger.log import NotYetIntegrated
 from ledger.posting import PostResult, Receipt, post_batch, post_credential
 from ledger.shares import ShareGrant
 from ledger.tokens import Forbidden, NotAuthenticated, Principal
 from projections.credential_index import lookup
 from projections.runner import Projections
-from verification.bundle import verify_bundle
-from verification.bundle_shape import BUNDLE_TYPE
-from verification.canonical import canonical_json
-from verification.errors import CanonicalizationError
-from verification.issuer_checks import check_proof_signature, credential_issuer
-from verification.report import CHECK_NAMES, Check, Report, failed, not_checked, passed
+from verification.issuer_checks import credential_issuer
 
 router = APIRouter(tags=["credentials"])
 
@@ -77,7 +65,6 @@ _READ_PROBLEMS = {
     410: "share-gone, learner-data-erased",
     422: "invalid-request",
 }
-_BODY_PROBLEMS = {400: "malformed-json", 413: "request-too-large", 415: "unsupported-media-type"}
 
 
 class OtherOrganisation(Forbidden):
@@ -108,13 +95,6 @@ class UnknownPosition(LedgerError):
     status = 422
 
 
-class NotVerifiable(LedgerError):
-    """A body to verify is neither a proof bundle nor a credential."""
-
-    slug = "not-verifiable"
-    status = 422
-
-
 @router.post(
     "/v1/credentials",
     status_code=201,
@@ -124,7 +104,7 @@ class NotVerifiable(LedgerError):
         200: {"model": EntryReceipt, "description": "already recorded: the existing receipt"},
         **problem_responses(
             {
-                **_BODY_PROBLEMS,
+                **BODY_PROBLEMS,
                 401: "not-authenticated",
                 403: "forbidden, other-organisation, not-accredited, wrong-issuer",
                 404: "unknown-credential (a correction or revocation names nothing the ledger holds)",
@@ -164,7 +144,7 @@ def record_credential(
     openapi_extra={**roles("issuer"), **BATCH_BODY},
     responses=problem_responses(
         {
-            **_BODY_PROBLEMS,
+            **BODY_PROBLEMS,
             401: "not-authenticated",
             403: "forbidden",
             409: "stream-conflict",
@@ -219,7 +199,7 @@ def read_credential(
     if indexed is None or not reader.may_see(ledger, credential_id, indexed.learner, indexed.issuer):
         hint = "" if after is not None else " (just posted? pass the receipt's position as ?after=)"
         raise UnknownCredential(f"the ledger holds no credential {credential_id} that you may see{hint}")
-    return {"index": asdict(indexed), "credential": _stored(ledger, indexed.learner, indexed.seq)}
+    return {"index": asdict(indexed), "credential": ledger.opened(indexed.learner, indexed.seq)[0]}
 
 
 @router.get(
@@ -238,26 +218,6 @@ def read_bundle(
     if claim is None or not reader.may_see(ledger, credential_id, claim.learner, claim.issuer):
         raise UnknownCredential(f"the ledger holds no credential {credential_id} that you may see")
     return build_bundle(ledger, credential_id, since=since)
-
-
-@router.post(
-    "/v1/verify",
-    response_model=VerificationReport,
-    openapi_extra={**roles(), **VERIFY_BODY},
-    responses=problem_responses({**_BODY_PROBLEMS, 422: "not-verifiable", 503: "storage-unavailable"}),
-)
-def verify(request: Request, body: JsonBody) -> dict[str, Any]:
-    """Verify a proof bundle, or whether the ledger holds exactly a presented credential: a report."""
-    ledger = ledger_of(request)
-    keys = [ledger.tlog.signer.verifier_key]
-    if isinstance(body, dict) and body.get("type") == BUNDLE_TYPE:
-        return verify_bundle(body, keys).to_json()
-    if not isinstance(body, dict) or not _is_credential(body):
-        raise NotVerifiable(
-            f'send a proof bundle ("type": "{BUNDLE_TYPE}") or a signed credential '
-            '("type": ["VerifiableCredential", …])'
-        )
-    return _verify_presented(ledger, body, keys)
 
 
 # -- posting --------------------------------------------------------------------------------------
@@ -359,89 +319,3 @@ def _wait_for(ledger: Ledger, projections: Projections, position: int) -> None:
     if position > head:
         raise UnknownPosition(f"no write has reached position {position} (the newest is {head})")
     projections.wait_until(position, timeout=WAIT_LIMIT)
-
-
-def _stored(ledger: Ledger, learner: str, seq: int) -> dict[str, Any]:
-    """The signed credential recorded at `seq` of a learner's stream, decrypted."""
-    sealed = base64.b64decode(ledger.learner_stream(learner).sealed[seq - 1])
-    content: dict[str, Any] = orjson.loads(ledger.data_key(learner).open(learner, sealed))["content"]
-    return content
-
-
-# -- verifying a presented credential -------------------------------------------------------------
-
-
-def _verify_presented(ledger: Ledger, document: dict[str, Any], keys: list[str]) -> dict[str, Any]:
-    """Report on a bare credential: the bundle's report when the ledger holds exactly it."""
-    credential = document.get("id")
-    if not isinstance(credential, str) or not is_uuid_urn(credential):
-        held = failed(
-            RECORDED, "The credential has no urn:uuid id, so the ledger cannot hold it: do not rely on it."
-        )
-        return _unbundled(document, held, "Not checked: the ledger does not hold this credential.")
-    claim = ledger.find(credential_claim_id(credential), CredentialClaim)
-    if claim is None:
-        held = failed(
-            RECORDED, f"The ledger holds no credential with the id {credential}: do not rely on it."
-        )
-        return _unbundled(document, held, "Not checked: the ledger does not hold this credential.")
-    try:
-        stored = _stored(ledger, claim.learner, claim.seq)
-    except LearnerDataErased:
-        held = not_checked(
-            RECORDED,
-            "A credential was recorded under this id, but the learner's data has since been erased, "
-            "so the ledger can no longer compare it with this one.",
-        )
-        return _unbundled(document, held, "Not checked: the recorded credential was erased.")
-    if not _same(stored, document):
-        held = failed(
-            RECORDED,
-            "The ledger holds a different credential under this id: this one was changed after it was "
-            "recorded, or never recorded: do not rely on it.",
-        )
-        return _unbundled(document, held, "Not checked: the ledger does not hold this credential.")
-    held = passed(RECORDED, "The ledger holds exactly this credential.")
-    try:
-        bundle = build_bundle(ledger, claim.credential)
-    except NotYetIntegrated:
-        return _unbundled(
-            document, held, "Not checked: it is recorded but not yet in a signed checkpoint; ask again."
-        )
-    report = verify_bundle(bundle, keys)
-    checks = (held, *report.checks)
-    with_held = Report(checks, report.ok, report.verdict, report.checkpoint, report.notes)
-    return {**with_held.to_json(), "bundle": bundle}
-
-
-def _is_credential(document: dict[str, Any]) -> bool:
-    """True for an object typed as a Verifiable Credential (`type` a list or a single string)."""
-    types = document.get("type")
-    return "VerifiableCredential" in (types if isinstance(types, list) else [types])
-
-
-def _same(stored: dict[str, Any], presented: dict[str, Any]) -> bool:
-    """True when both are the same credential, byte for byte in canonical form (constant time)."""
-    try:
-        return hmac.compare_digest(canonical_json(stored), canonical_json(presented))
-    except CanonicalizationError:
-        return False
-
-
-def _unbundled(document: dict[str, Any], held: Check, reason: str) -> dict[str, Any]:
-    """A report for a credential with no bundle to check: its own signature, and why nothing else."""
-    signature, _ = check_proof_signature(document)
-    checks = [
-        held,
-        not_checked(
-            "bundle-format", "A bare credential was presented, not a bundle; the ledger looked it up."
-        ),
-        signature,
-        *(
-            not_checked(name, reason)
-            for name in CHECK_NAMES
-            if name not in ("bundle-format", "proof-signature")
-        ),
-    ]
-    optional = {"bundle-format", "consistency-with-last-seen"}
-    return Report.decide(checks, optional, "", None).to_json()

@@ -1,0 +1,138 @@
+"""POST /v1/verify: anyone checks a proof bundle, or whether the ledger holds exactly a presented
+credential; the answer is always a verification report (200), whatever the verdict.
+"""
+
+from __future__ import annotations
+
+import hmac
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+
+from api.auth import roles
+from api.limits import json_body
+from api.problems import BODY_PROBLEMS, problem_responses
+from api.schemas.credentials import VERIFY_BODY, VerificationReport
+from api.state import ledger_of
+from ledger.application import Ledger
+from ledger.bundles import build_bundle
+from ledger.credentials import is_uuid_urn
+from ledger.errors import LearnerDataErased, LedgerError
+from ledger.indexes import CredentialClaim, credential_claim_id
+from ledger.log import NotYetIntegrated
+from verification.bundle import verify_bundle
+from verification.bundle_shape import BUNDLE_TYPE
+from verification.canonical import canonical_json
+from verification.errors import CanonicalizationError
+from verification.issuer_checks import check_proof_signature
+from verification.report import CHECK_NAMES, Check, Report, failed, not_checked, passed
+
+router = APIRouter(tags=["verify"])
+RECORDED = "recorded-in-ledger"
+JsonBody = Annotated[Any, Depends(json_body)]
+
+
+class NotVerifiable(LedgerError):
+    """A body to verify is neither a proof bundle nor a credential."""
+
+    slug = "not-verifiable"
+    status = 422
+
+
+@router.post(
+    "/v1/verify",
+    response_model=VerificationReport,
+    openapi_extra={**roles(), **VERIFY_BODY},
+    responses=problem_responses({**BODY_PROBLEMS, 422: "not-verifiable", 503: "storage-unavailable"}),
+)
+def verify(request: Request, body: JsonBody) -> dict[str, Any]:
+    """Verify a proof bundle, or whether the ledger holds exactly a presented credential: a report."""
+    ledger = ledger_of(request)
+    keys = [ledger.tlog.signer.verifier_key]
+    if isinstance(body, dict) and body.get("type") == BUNDLE_TYPE:
+        return verify_bundle(body, keys).to_json()
+    if not isinstance(body, dict) or not _is_credential(body):
+        raise NotVerifiable(
+            f'send a proof bundle ("type": "{BUNDLE_TYPE}") or a signed credential '
+            '("type": ["VerifiableCredential", …])'
+        )
+    return _verify_presented(ledger, body, keys)
+
+
+# -- verifying a presented credential -------------------------------------------------------------
+
+
+def _verify_presented(ledger: Ledger, document: dict[str, Any], keys: list[str]) -> dict[str, Any]:
+    """Report on a bare credential: the bundle's report when the ledger holds exactly it."""
+    credential = document.get("id")
+    if not isinstance(credential, str) or not is_uuid_urn(credential):
+        held = failed(
+            RECORDED, "The credential has no urn:uuid id, so the ledger cannot hold it: do not rely on it."
+        )
+        return _unbundled(document, held, "Not checked: the ledger does not hold this credential.")
+    claim = ledger.find(credential_claim_id(credential), CredentialClaim)
+    if claim is None:
+        held = failed(
+            RECORDED, f"The ledger holds no credential with the id {credential}: do not rely on it."
+        )
+        return _unbundled(document, held, "Not checked: the ledger does not hold this credential.")
+    try:
+        stored = ledger.opened(claim.learner, claim.seq)[0]
+    except LearnerDataErased:
+        held = not_checked(
+            RECORDED,
+            "A credential was recorded under this id, but the learner's data has since been erased, "
+            "so the ledger can no longer compare it with this one.",
+        )
+        return _unbundled(document, held, "Not checked: the recorded credential was erased.")
+    if not _same(stored, document):
+        held = failed(
+            RECORDED,
+            "The ledger holds a different credential under this id: this one was changed after it was "
+            "recorded, or never recorded: do not rely on it.",
+        )
+        return _unbundled(document, held, "Not checked: the ledger does not hold this credential.")
+    held = passed(RECORDED, "The ledger holds exactly this credential.")
+    try:
+        bundle = build_bundle(ledger, claim.credential)
+    except NotYetIntegrated:
+        return _unbundled(
+            document, held, "Not checked: it is recorded but not yet in a signed checkpoint; ask again."
+        )
+    report = verify_bundle(bundle, keys)
+    checks = (held, *report.checks)
+    with_held = Report(checks, report.ok, report.verdict, report.checkpoint, report.notes)
+    return {**with_held.to_json(), "bundle": bundle}
+
+
+def _is_credential(document: dict[str, Any]) -> bool:
+    """True for an object typed as a Verifiable Credential (`type` a list or a single string)."""
+    types = document.get("type")
+    return "VerifiableCredential" in (types if isinstance(types, list) else [types])
+
+
+def _same(stored: dict[str, Any], presented: dict[str, Any]) -> bool:
+    """True when both are the same credential, byte for byte in canonical form (constant time)."""
+    try:
+        return hmac.compare_digest(canonical_json(stored), canonical_json(presented))
+    except CanonicalizationError:
+        return False
+
+
+def _unbundled(document: dict[str, Any], held: Check, reason: str) -> dict[str, Any]:
+    """A report for a credential with no bundle to check: its own signature, and why nothing else."""
+    signature, _ = check_proof_signature(document)
+    checks = [
+        held,
+        not_checked(
+            "bundle-format", "A bare credential was presented, not a bundle; the ledger looked it up."
+        ),
+        signature,
+        *(
+            not_checked(name, reason)
+            for name in CHECK_NAMES
+            if name not in ("bundle-format", "proof-signature")
+        ),
+    ]
+    optional = {"bundle-format", "consistency-with-last-seen"}
+    return Report.decide(checks, optional, "", None).to_json()
