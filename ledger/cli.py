@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
-import signal
 import sys
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -22,10 +19,8 @@ from rich.table import Table
 from ledger import bootstrap
 from ledger.application import Ledger, StreamReport
 from ledger.credentials import parse_instant
-from ledger.errors import LedgerError, MalformedCredential, describe
+from ledger.errors import LedgerError, MalformedCredential
 from ledger.keyfile import read_key_file, write_key_file
-from ledger.log_signer import LogSigner
-from ledger.posting import PostResult, post_batch
 from ledger.registry import ORGANISATION_KINDS
 from ledger.settings import Settings
 from verification.canonical import parse_json
@@ -233,210 +228,6 @@ def sign(
 
 
 @app.command()
-def post(
-    source: Annotated[Path, typer.Argument(help="A signed credential file, a folder of them, or JSON lines")],
-    url: Annotated[
-        str | None, typer.Option(help="Post to a remote ledger's API instead of a local one")
-    ] = None,
-    token: Annotated[str | None, typer.Option(help="Issuer token for --url", envvar="LEDGER_TOKEN")] = None,
-    log_key: Annotated[str | None, typer.Option(help="Pinned log key: check every receipt (--url)")] = None,
-    data_dir: DataDir = None,
-) -> None:
-    """Post signed credentials; prints a result per credential and exits 1 if any was refused."""
-    documents = list(_credentials_in(source))
-    if url is not None:
-        refused = _post_remote(documents, url, token, log_key)
-    else:
-        refused = _post_local(documents, data_dir)
-    console.print(f"{len(documents) - refused} recorded, {refused} refused")
-    if refused:
-        raise typer.Exit(1)
-
-
-def _post_local(documents: list[tuple[str, object]], data_dir: Path | None) -> int:
-    refused = 0
-    with opened(data_dir) as ledger:
-        with _progress() as progress:
-            task = progress.add_task("posting", total=len(documents))
-            for start in range(0, len(documents), BATCH_SIZE):
-                chunk = documents[start : start + BATCH_SIZE]
-                results = post_batch(ledger, [document for _, document in chunk])
-                refused += sum(isinstance(result, LedgerError) for result in results)
-                for (label, _), result in zip(chunk, results, strict=True):
-                    progress.console.print(_result_line(label, result))
-                progress.advance(task, len(chunk))
-        _integrate(ledger)
-    return refused
-
-
-def _post_remote(
-    documents: list[tuple[str, object]], url: str, token: str | None, log_key: str | None
-) -> int:
-    """Post through the issuer client, which retries what was not acknowledged and checks receipts."""
-    from ledger.client import LedgerClient
-
-    if not token:
-        errors.print("[bold red]refused[/]: --url needs an issuer --token (or LEDGER_TOKEN)")
-        raise typer.Exit(2)
-    parsed = []
-    with refusals():
-        for label, raw in documents:
-            parsed.append((label, parse_json(raw if isinstance(raw, bytes) else str(raw))))
-        client = LedgerClient(url, token, log_key=log_key)
-        with _progress() as progress:
-            task = progress.add_task("posting", total=len(parsed))
-            results = client.post_batch(
-                [document for _, document in parsed],  # type: ignore[misc]
-                batch_size=BATCH_SIZE,
-                progress=lambda n: progress.advance(task, n),
-            )
-    refused = 0
-    for (label, _), result in zip(parsed, results, strict=True):
-        if "receipt" in result:
-            entry = result["receipt"]["entry"]
-            console.print(f"[green]recorded[/] {label}: {entry['learner']} #{entry['seq']}")
-        else:
-            refused += 1
-            problem = result.get("problem", {})
-            console.print(f"[red]refused[/] {label}: {escape(str(problem.get('detail', problem)))}")
-    return refused
-
-
-@log_app.command("key")
-def log_key(data_dir: DataDir = None) -> None:
-    """Print the log's public key as a C2SP verifier key (what verifiers pin)."""
-    with refusals():
-        settings = settings_for(data_dir)
-        typer.echo(
-            LogSigner.from_signer_key(settings.log_origin(), settings.log_signing_key_text()).verifier_key
-        )
-
-
-@log_app.command("integrate")
-def log_integrate(data_dir: DataDir = None) -> None:
-    """Make every committed entry a leaf, then sign a checkpoint if the tree grew."""
-    with opened(data_dir) as ledger:
-        _integrate(ledger)
-
-
-@log_app.command("checkpoint")
-def log_checkpoint(data_dir: DataDir = None) -> None:
-    """Integrate, sign a checkpoint now (even if the tree did not grow), and print it."""
-    with opened(data_dir) as ledger:
-        ledger.tlog.integrate_all()
-        checkpoint = ledger.tlog.sign_checkpoint(force=True)
-    assert checkpoint is not None
-    sys.stdout.write(checkpoint.note)
-
-
-@log_app.command("show")
-def log_show(data_dir: DataDir = None) -> None:
-    """Print the log's size, what is pending, and its newest checkpoint."""
-    with opened(data_dir) as ledger:
-        state = ledger.tlog.state()
-        latest = ledger.tlog.latest_checkpoint()
-    console.print(f"{state.size} leaves; integrated up to notification {state.position}")
-    if latest is None:
-        console.print("no checkpoint signed yet")
-    else:
-        console.print(f"newest checkpoint: size {latest.size}, signed {latest.signed_at}")
-        sys.stdout.write(latest.note)
-
-
-@log_app.command("follow")
-def log_follow(
-    interval: Annotated[float | None, typer.Option(help="Seconds between checkpoints [settings]")] = None,
-    batch: Annotated[int, typer.Option(help="Entries per integration transaction")] = 1000,
-    data_dir: DataDir = None,
-) -> None:
-    """Integrate new commits as they land and sign checkpoints, until interrupted."""
-    from ledger.log_follower import follow
-
-    settings = settings_for(data_dir)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    with opened(data_dir) as ledger:
-        database = bootstrap.database_of(settings)
-        console.print(f"following the log of {database.backend}; Ctrl-C to stop")
-        with contextlib.suppress(KeyboardInterrupt):
-            follow(
-                ledger.tlog,
-                interval=interval or settings.checkpoint_interval,
-                stop=stop,
-                batch=batch,
-                on_checkpoint=lambda cp: console.print(f"checkpoint {cp.size} signed"),
-                listen_url=database.url if database.backend == "postgresql" else None,
-            )
-
-
-def _result_line(label: str, result: PostResult) -> str:
-    if isinstance(result, LedgerError):
-        return f"[red]refused[/] {label}: {escape(describe(result))}"
-    note = " (already recorded)" if result.duplicate else ""
-    return f"[green]recorded[/] {label}: {result.entry['learner']} #{result.entry['seq']}{note}"
-
-
-def _integrate(ledger: Ledger) -> None:
-    with _progress() as progress:
-        task = progress.add_task("integrating", total=None)
-        added = ledger.tlog.integrate_all(progress=lambda n: progress.advance(task, n))
-    checkpoint = ledger.tlog.sign_checkpoint()
-    size = ledger.tlog.state().size
-    signed = f"; checkpoint {checkpoint.size} signed" if checkpoint else ""
-    console.print(f"log: {added} new leaves, {size} in all{signed}")
-
-
-@app.command()
-def bundle(
-    credential: Annotated[str, typer.Argument(help="The credential id (urn:uuid:…)")],
-    out: Annotated[Path | None, typer.Option(help="Write here instead of standard output")] = None,
-    since: Annotated[int | None, typer.Option(help="Add a consistency proof from this tree size")] = None,
-    data_dir: DataDir = None,
-) -> None:
-    """Write the offline proof bundle of a recorded credential (JSON)."""
-    from ledger.bundles import build_bundle
-
-    with opened(data_dir) as ledger:
-        document = build_bundle(ledger, credential, since=since)
-    _write_json(document, out, "bundle")
-
-
-@app.command()
-def verify(
-    bundle_file: Annotated[
-        Path, typer.Argument(help="A proof bundle (JSON) from `ledger bundle` or the API")
-    ],
-    log_key: Annotated[list[str], typer.Option(help="A trusted log verifier key (repeat for several)")],
-    json_output: Annotated[bool, typer.Option("--json", help="Print the report as JSON")] = False,
-    state: Annotated[
-        Path | None, typer.Option(help="Remember the newest checkpoint here and demand consistency with it")
-    ] = None,
-) -> None:
-    """Verify a bundle offline: no database, no network, no server. Exit 0 only if every check holds."""
-    from ledger.verifier_state import load_last_seen, remember
-    from verification.bundle import verify_bundle
-
-    try:
-        data = bundle_file.read_bytes()
-    except OSError as error:
-        errors.print(f"[bold red]refused[/]: cannot read {bundle_file}: {escape(str(error.strerror))}")
-        raise typer.Exit(2) from None
-    report = verify_bundle(data, log_key)
-    if state is not None and report.checkpoint is not None:
-        last_seen = load_last_seen(state, report.checkpoint.origin)
-        if last_seen is not None:
-            report = verify_bundle(data, log_key, last_seen=last_seen)
-        if report.ok and report.checkpoint is not None:
-            remember(state, report.checkpoint)
-    if json_output:
-        sys.stdout.write(orjson.dumps(report.to_json(), option=orjson.OPT_INDENT_2).decode() + "\n")
-    else:
-        sys.stdout.write(report.to_text())
-    if not report.ok:
-        raise typer.Exit(1)
-
-
-@app.command()
 def stream(learner: str, data_dir: DataDir = None) -> None:
     """Show a learner's stream: every entry, its hash, and the chain re-checked."""
     with opened(data_dir) as ledger:
@@ -506,22 +297,6 @@ def _read_json(path: Path) -> Any:
         raise MalformedCredential(f"cannot read {path}: {error.strerror}") from None
 
 
-def _credentials_in(source: Path) -> Iterator[tuple[str, object]]:
-    if source.is_dir():
-        for path in sorted(source.glob("*.json")):
-            yield path.name, path.read_bytes()
-    elif source.suffix in (".jsonl", ".ndjson"):
-        with source.open("rb") as handle:
-            for number, line in enumerate(handle, start=1):
-                if line.strip():
-                    yield f"{source.name}:{number}", line
-    elif source.is_file():
-        yield source.name, source.read_bytes()
-    else:
-        errors.print(f"[bold red]refused[/]: {source} is not a file or folder")
-        raise typer.Exit(2)
-
-
 def _progress() -> Progress:
     return Progress(
         TextColumn("{task.description}"),
@@ -539,4 +314,10 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    # Run the imported module, where the other command groups have registered themselves.
+    from ledger.cli import main as registered
+
+    registered()
+else:
+    # The other command groups register themselves on `app` when imported.
+    from ledger import cli_log, cli_posting  # noqa: F401
