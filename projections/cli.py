@@ -21,6 +21,7 @@ from rich.markup import escape
 from rich.progress import Progress, TaskID
 from rich.table import Table
 
+from ledger import cli_audit
 from ledger.cli import DataDir, _progress, app, console, instant, opened, refusals
 from ledger.errors import StorageUnavailable
 from projections.bootstrap import open_projections
@@ -33,6 +34,8 @@ from projections.statistics import counts
 
 projections_app = typer.Typer(help="The read models: rebuild, follow, status.", no_args_is_help=True)
 app.add_typer(projections_app, name="projections")
+# `ledger audit --projections` compares the live views with a rebuild; ledger cannot open them itself.
+cli_audit.view_openers.append(lambda ledger: open_projections(ledger, inline=False))
 
 
 @contextmanager

@@ -1,0 +1,127 @@
+"""`ledger audit`: replay the whole ledger (or a range of its log) and prove nothing was changed,
+dropped or reordered, in memory bounded whatever the ledger's size.
+
+One pass reads the event store's notifications and the log's leaves side by side, a page at a time:
+each entry's chain link, its commitment (where the learner's key still exists), its issuer's proof,
+key and accreditation as the registry stood at that point of the log, and the leaf that holds it;
+the tree's root is recomputed as leaves go by and compared with each signed checkpoint. With
+`projections`, the read models are rebuilt into a scratch database and compared with the live views
+(ledger/audit_projections.py), which are never written.
+
+What a range covers: the entries at positions [from_size, to_size) of the commit order and the
+leaves with those indexes; each entry's chain link is checked against the entry before it even
+when that entry lies before the range (read back from the event store), and the registry is
+replayed from the start of the log. Checkpoints of sizes within (from_size, to_size] are checked,
+each for consistency with the checkpoint before it (which may lie before the range). Entries the
+log had not integrated when the audit began are checked as entries and counted as `pending`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from eventsourcing.persistence import PersistenceError
+
+from ledger.application import Ledger
+from ledger.audit_entries import EntryAuditor
+from ledger.audit_log import LogAuditor
+from ledger.audit_projections import ProjectionViews, compare_projections
+from ledger.audit_report import CHECKS, AuditReport, Finding, Tally
+from ledger.audit_rows import integration_state, read_notifications
+from ledger.audit_since import check_since
+from ledger.errors import StorageUnavailable
+
+__all__ = ["CHECKS", "AuditReport", "Finding", "ProjectionViews", "audit"]
+
+
+def audit(
+    ledger: Ledger,
+    *,
+    from_size: int | None = None,
+    to_size: int | None = None,
+    since_checkpoint: str | None = None,
+    projections: ProjectionViews | None = None,
+    progress: Callable[[int], None] = lambda _: None,
+    page: int = 1000,
+) -> AuditReport:
+    """Audit the ledger: every stream, entry, leaf and checkpoint (or a range), and the views if given.
+
+    `since_checkpoint` is a signed checkpoint note the auditor saved: its signature is verified, the
+    ledger's newest checkpoint is proved consistent with it, and only the leaves after it are
+    audited. `progress` is called with the number of entries audited after each page. Tampered data
+    is reported as findings, never raised; a database that cannot be read raises StorageUnavailable.
+    """
+    if from_size is not None and since_checkpoint is not None:
+        raise ValueError("give from_size or since_checkpoint, not both")
+    if page < 1 or (from_size or 0) < 0 or (to_size is not None and to_size < 0):
+        raise ValueError("page must be positive and sizes must not be negative")
+    try:
+        return _audit(
+            ledger,
+            from_size=from_size,
+            to_size=to_size,
+            since_checkpoint=since_checkpoint,
+            projections=projections,
+            progress=progress,
+            page=page,
+        )
+    except PersistenceError as error:
+        raise StorageUnavailable(f"the ledger's database cannot be read: {error}") from error
+
+
+def _audit(
+    ledger: Ledger,
+    *,
+    from_size: int | None,
+    to_size: int | None,
+    since_checkpoint: str | None,
+    projections: ProjectionViews | None,
+    progress: Callable[[int], None],
+    page: int,
+) -> AuditReport:
+    tally = Tally()
+    state = integration_state(ledger, tally)
+    head = ledger.recorder.max_notification_id() or 0
+    start = from_size or 0
+    saved = None
+    if since_checkpoint is not None:
+        saved = check_since(ledger, tally, since_checkpoint)
+        start = saved.size if saved is not None else 0
+    stop = state.size if to_size is None else min(to_size, state.size)
+    covered: dict[str, object] = {
+        "from_size": start,
+        "to_size": to_size,
+        "log_size": state.size,
+        "since_size": None if saved is None else saved.size,
+        "notifications": head,
+        "projections": projections is not None,
+    }
+    log = LogAuditor(ledger, tally, start=start, end=max(start, stop), integrated=state.position, page=page)
+    entries = EntryAuditor(ledger, tally)
+    # A range starting beyond the log starts reading after its last leaf, and skips to `start`.
+    position = min(start, state.size)
+    cursor = log.first_notification(position)
+    if cursor > 1:
+        entries.replay_registry_before(cursor, page)
+    if start <= state.size:
+        log.begin(saved)
+    while cursor <= head and (to_size is None or position < to_size):
+        notifications, cursor = read_notifications(ledger, tally, cursor, head, page=page)
+        audited = 0
+        for notification in notifications:
+            item = entries.decode(notification, notification.id)
+            if item is None:
+                continue
+            if to_size is not None and position >= to_size:
+                break
+            if position < start:
+                entries.skip(item)
+            else:
+                entries.check(item, log.match(position, item))
+                audited += 1
+            position += 1
+        progress(audited)
+    log.finish(state.frontier, later=to_size is None)
+    if projections is not None:
+        covered["projection_positions"] = compare_projections(ledger, projections, tally, page)
+    return AuditReport(tally.findings, dict(tally.counted), covered)

@@ -1,0 +1,144 @@
+"""Reading stored rows for an audit, a page at a time and defensively: any row may have been
+tampered with, so one that does not parse is a finding and the reading goes on past it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from eventsourcing.persistence import Notification, PersistenceError
+
+from ledger.application import Ledger
+from ledger.audit_report import Tally
+from ledger.errors import StorageUnavailable
+from ledger.log_store import Leaf, LogCursor
+from ledger.sql import SqlStore
+from verification.errors import VerificationError
+from verification.merkle import HASH_SIZE, Frontier
+
+
+class LogRows(LogCursor):
+    """Paged reads of the log tables as raw rows, for an audit that must survive tampered ones."""
+
+    def leaf_rows(self, start: int, stop: int, limit: int) -> list[Any]:
+        """Up to `limit` leaf rows with index in [start, stop), in index order (gaps skipped)."""
+        return self.rows(
+            "SELECT * FROM {p}log_leaves WHERE leaf_index >= ? AND leaf_index < ? "
+            "ORDER BY leaf_index LIMIT ?",
+            (start, stop, limit),
+        )
+
+    def checkpoint_rows(self, low: int, high: int, limit: int) -> list[Any]:
+        """Up to `limit` checkpoint rows with size in [low, high], smallest first."""
+        return self.rows(
+            "SELECT * FROM {p}log_checkpoints WHERE size >= ? AND size <= ? ORDER BY size LIMIT ?",
+            (low, high, limit),
+        )
+
+    def checkpoint_row_up_to(self, size: int) -> Any | None:
+        """The row of the largest checkpoint of at most `size` leaves, or None."""
+        rows = self.rows(
+            "SELECT * FROM {p}log_checkpoints WHERE size <= ? ORDER BY size DESC LIMIT 1", (size,)
+        )
+        return rows[0] if rows else None
+
+    def last_notification_before(self, index: int) -> int:
+        """The notification id of the last leaf before `index` (0 when there is none)."""
+        rows = self.rows(
+            "SELECT MAX(notification_id) AS id FROM {p}log_leaves WHERE leaf_index < ?", (index,)
+        )
+        return int(rows[0]["id"] or 0)
+
+
+@dataclass(frozen=True)
+class Integration:
+    """How far integration had gone: the notification id reached, the tree size, its frontier."""
+
+    position: int
+    size: int
+    frontier: Frontier | None
+
+
+def integration_state(ledger: Ledger, tally: Tally) -> Integration:
+    """How far integration had gone, read defensively (the row is not append-only)."""
+    with SqlStore(ledger.recorder, ledger.tlog.store.schema, LogRows).reading() as log:
+        row = log.rows("SELECT * FROM {p}log_state WHERE id = 1")[0]
+        try:
+            position, size = int(row["position"]), int(row["size"])
+        except (TypeError, ValueError) as error:
+            tally.add("unreadable", f"the log's integration state does not parse: {error}")
+            last = log.rows("SELECT MAX(leaf_index) AS i, MAX(notification_id) AS n FROM {p}log_leaves")[0]
+            position = int(last["n"] or 0)
+            size = 0 if last["i"] is None else int(last["i"]) + 1
+    try:
+        frontier: Frontier | None = Frontier.from_bytes(bytes(row["frontier"]))
+    except (TypeError, ValueError, VerificationError) as error:
+        tally.add("unreadable", f"the log's stored frontier does not parse: {error}")
+        frontier = None
+    return Integration(position, size, frontier)
+
+
+def parse_leaf(row: Any) -> Leaf | str:
+    """A leaf row as a Leaf, or why it does not parse."""
+    try:
+        leaf = Leaf(
+            int(row["leaf_index"]),
+            int(row["notification_id"]),
+            str(row["stream"]),
+            int(row["seq"]),
+            bytes(row["leaf_hash"]),
+        )
+    except (TypeError, ValueError) as error:
+        return str(error)
+    return leaf if len(leaf.hash) == HASH_SIZE else f"the leaf hash is {len(leaf.hash)} bytes"
+
+
+def read_notifications(
+    ledger: Ledger, tally: Tally, start: int, stop: int, *, page: int, topics: Sequence[str] = ()
+) -> tuple[list[Notification], int]:
+    """Up to `page` notifications with ids in [start, stop], and the id to read on from.
+
+    A row the library cannot even turn into a notification (a garbled originator id, say) is
+    an `unreadable` finding and is skipped: the rows before it are returned, and reading goes
+    on after it. It is found in O(log n) small reads.
+    """
+    recorder = ledger.recorder
+
+    def select(limit: int, low: int = start, high: int = stop) -> list[Notification]:
+        try:
+            return list(recorder.select_notifications(start=low, limit=limit, stop=high, topics=topics))
+        except PersistenceError as error:
+            raise StorageUnavailable(f"the event store cannot be read: {error}") from error
+
+    rows = _attempt(select, page)
+    if rows is not None:
+        return rows, rows[-1].id + 1 if len(rows) == page else stop + 1
+    fails = _first(1, page, lambda limit: _attempt(select, limit) is None)  # the bad row's rank
+    good = select(fails - 1) if fails > 1 else []
+    after = good[-1].id + 1 if good else start
+    bad = _first(after, stop, lambda high: _attempt(select, 1, after, high) is None)  # its id
+    tally.add("unreadable", f"stored event {bad} cannot be read at all")
+    return good, bad + 1
+
+
+def _attempt(select: Callable[..., list[Notification]], *args: int) -> list[Notification] | None:
+    """The rows, or None when the library cannot read one of them."""
+    try:
+        return select(*args)
+    except StorageUnavailable:
+        raise
+    except Exception:  # whatever a garbled row makes the library raise
+        return None
+
+
+def _first(low: int, high: int, holds: Callable[[int], bool]) -> int:
+    """The smallest value in [low, high] where a monotone condition holds (high if none does)."""
+    while low < high:
+        middle = (low + high) // 2
+        if holds(middle):
+            high = middle
+        else:
+            low = middle + 1
+    return low

@@ -1,0 +1,142 @@
+"""`ledger audit`: replay the ledger, or a range of its log, and report every finding."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated
+
+import orjson
+import typer
+from rich.markup import escape
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.table import Table
+from rich.text import Text
+
+from ledger.application import Ledger
+from ledger.audit import AuditReport, ProjectionViews, audit
+from ledger.audit_report import Tally
+from ledger.audit_rows import integration_state
+from ledger.cli import DataDir, app, console, errors, opened
+
+view_openers: list[Callable[[Ledger], ProjectionViews]] = []
+"""How `--projections` opens the read models: projections.cli registers it when imported (imports
+point one way, so ledger cannot open them itself; `python -m ledger.cli` has no read models)."""
+
+
+class RateColumn(ProgressColumn):
+    """Entries audited per second."""
+
+    def render(self, task: Task) -> Text:
+        """The task's current speed."""
+        speed = task.finished_speed or task.speed
+        return Text("" if speed is None else f"{speed:,.0f} entries/s", style="progress.data.speed")
+
+
+@app.command("audit")
+def audit_command(  # noqa: PLR0917 (typer reads options from parameters)
+    json_file: Annotated[
+        Path | None, typer.Option("--json", help="Also write the report as JSON here")
+    ] = None,
+    from_size: Annotated[int | None, typer.Option(min=0, help="Audit the leaves from this index on")] = None,
+    to_size: Annotated[int | None, typer.Option(min=0, help="Audit the leaves before this index")] = None,
+    since: Annotated[
+        Path | None,
+        typer.Option(
+            help="A signed checkpoint note saved earlier: prove the log extends it, audit what came after"
+        ),
+    ] = None,
+    projections: Annotated[
+        bool,
+        typer.Option(
+            "--projections",
+            help="Also rebuild the read models in a scratch database and compare the live views",
+        ),
+    ] = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Replay the ledger: chains, commitments, issuers, log, checkpoints. Exit 0 only if all hold."""
+    if since is not None and from_size is not None:
+        raise typer.BadParameter("give --since or --from-size, not both")
+    note = None
+    if since is not None:
+        try:
+            note = since.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            errors.print(f"[bold red]refused[/]: cannot read {since}: {escape(str(error))}")
+            raise typer.Exit(2) from None
+    if projections and not view_openers:
+        errors.print(
+            "[bold red]refused[/]: the projection check needs the read models: run the full `ledger` command"
+        )
+        raise typer.Exit(2)
+    with opened(data_dir) as ledger:
+        views = view_openers[0](ledger) if projections else None
+        size = integration_state(ledger, Tally()).size  # read defensively: the row may be tampered
+        total = (
+            None if note is not None else max((size if to_size is None else to_size) - (from_size or 0), 0)
+        )
+        with _progress() as progress:
+            task = progress.add_task("auditing", total=total)
+            report = audit(
+                ledger,
+                from_size=from_size,
+                to_size=to_size,
+                since_checkpoint=note,
+                projections=views,
+                progress=lambda entries: progress.advance(task, entries),
+            )
+    print_report(report)
+    if json_file is not None:
+        json_file.write_bytes(orjson.dumps(report.to_json(), option=orjson.OPT_INDENT_2) + b"\n")
+        console.print(f"report written to {json_file}")
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+def print_report(report: AuditReport) -> None:
+    """What was covered and counted, then every finding."""
+    covered = report.covered
+    end = covered.get("to_size")
+    if covered.get("since_size") is not None:
+        console.print(f"since the saved checkpoint of size {covered['since_size']}")
+    elif covered.get("from_size") or end is not None:
+        console.print(f"range: leaves from {covered.get('from_size')} to {'the end' if end is None else end}")
+    table = Table(title="audited", show_header=False)
+    for name, count in sorted(report.counted.items()):
+        table.add_row(name, f"{count:,}")
+    console.print(table if report.counted else "nothing to audit")
+    positions = covered.get("projection_positions") or {}
+    behind = {name: at for name, at in positions.items() if at < covered.get("notifications", 0)}
+    if behind:
+        console.print(
+            f"[yellow]views compared as far as they had read: {behind} of {covered['notifications']}[/]"
+        )
+    if report.counted.get("erased-streams"):
+        console.print("[yellow]erased learners: their commitments cannot be checked; chain and log were[/]")
+    for finding in report.findings:
+        console.print(f"[bold red]✗[/] {escape(str(finding))}")
+    if report.ok:
+        console.print("[green]✓ no findings[/]")
+    else:
+        console.print(f"[bold red]{len(report.findings)} findings[/]")
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        RateColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    )

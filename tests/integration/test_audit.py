@@ -1,0 +1,496 @@
+"""`ledger audit` on SQLite and PostgreSQL: a clean ledger passes with every count right; ranges and
+incremental audits cover what they say; tampering with events, leaves, checkpoints, views or the
+issuer rules is found and named; memory does not grow with the ledger.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import tracemalloc
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import orjson
+import psycopg
+from psycopg import sql
+from typer.testing import CliRunner
+
+from api.cli import app
+from ledger import examples
+from ledger.application import Ledger
+from ledger.audit import AuditReport, Finding, audit
+from ledger.indexes import CredentialClaim, credential_claim_id
+from ledger.posting import post_batch
+from ledger.streams import uuid_of
+from projections.bootstrap import open_projections
+from projections.runner import Projections
+from tests.conftest import POSTGRES_URL, Backend, Issuer, register_issuer
+from verification.canonical import canonical_json
+from verification.checkpoint import Checkpoint, sign_checkpoint
+from verification.entries import commitment, entry_hash
+from verification.keys import SigningKey
+from verification.note import generate_signer_key, parse_signer_key
+
+VIEW_TABLES = {
+    "view_portfolio_items": "credential",
+    "view_credentials": "credential",
+    "view_organisations": "organisation",
+    "view_keys": "key",
+    "view_accreditations": "organisation, seq",
+    "view_statistics": "issuer, kind, month",
+}
+
+
+# -- building and tampering ----------------------------------------------------------------------
+
+
+def checkpoint(ledger: Ledger) -> int:
+    """Integrate everything and sign a checkpoint; its size."""
+    ledger.tlog.integrate_all()
+    signed = ledger.tlog.sign_checkpoint(force=True)
+    assert signed is not None
+    return signed.size
+
+
+def posted(ledger: Ledger, *documents: dict[str, Any]) -> None:
+    """Post documents in one batch; every one must be accepted."""
+    results = post_batch(ledger, list(documents))
+    assert not [result for result in results if isinstance(result, Exception)], results
+
+
+def build_clean_ledger(
+    ledger: Ledger, exam_body: Issuer, university: Issuer, employer: Issuer, learner: str
+) -> dict[str, int]:
+    """Every kind of credential, a correction, a revocation, a retired and a compromised key, four
+    organisations and two learners, with checkpoints along the way; the counts an audit must give.
+    """
+    ucas = register_issuer(ledger, "ucas", "admissions-body", ["admission"])
+    first = examples.sign(examples.assessment(exam_body.did, learner, result="B"), exam_body.key)
+    second = examples.sign(examples.assessment(exam_body.did, learner, result="A"), exam_body.key)
+    enrolment = examples.sign(examples.enrolment(university.did, learner), university.key)
+    ended = examples.enrolment(university.did, learner)
+    ended["type"] = ["VerifiableCredential", "EnrolmentEndedCredential"]
+    ended["credentialSubject"] = {
+        "id": learner,
+        "enrolment": enrolment["id"],
+        "outcome": "completed",
+        "endDate": "2024-06-30",
+    }
+    award = examples.sign(examples.award(university.did, learner), university.key)
+    posted(ledger, first, second, enrolment)
+    checkpoint(ledger)
+    posted(
+        ledger,
+        examples.sign(ended, university.key),
+        award,
+        examples.sign(examples.admission(ucas.did, learner), ucas.key),
+        examples.sign(examples.employment(employer.did, learner), employer.key),
+    )
+    checkpoint(ledger)
+    # The exam body rotates its key: the old one is retired from 2022, a new one used since.
+    old_key, new_key = exam_body.key, SigningKey.generate()
+    ledger.retire_key(exam_body.slug, old_key.verify_key.multibase, datetime(2022, 1, 1, tzinfo=UTC))
+    ledger.add_key(exam_body.slug, new_key.verify_key.multibase, datetime(2022, 1, 1, tzinfo=UTC))
+    correction = examples.status(
+        exam_body.did,
+        learner,
+        action="supersedes",
+        names=first["id"],
+        reason="remark",
+        replaced_by=second["id"],
+    )
+    late = examples.assessment(exam_body.did, learner, valid_from="2021-08-12T08:00:00Z", result="C")
+    revocation = examples.status(university.did, learner, action="revokes", names=award["id"], reason="error")
+    posted(
+        ledger,
+        examples.sign(correction, new_key),
+        examples.sign(late, old_key),  # dated before the retirement: still valid after it
+        examples.sign(revocation, university.key),
+    )
+    other = ledger.register_learner("1000000000", "Rhys Evans", "2001-02-03")
+    later = examples.assessment(exam_body.did, other, valid_from="2023-06-01T00:00:00Z")
+    posted(ledger, examples.sign(later, new_key))
+    ledger.compromise_key(
+        employer.slug, employer.key.verify_key.multibase, datetime.now(UTC) + timedelta(days=1)
+    )
+    size = checkpoint(ledger)
+    registry_entries = 4 * 3 + 2 + 1  # registered, key, accreditation each; rotation; compromise
+    return {
+        "entries": size,
+        "leaves": size,
+        "streams": 6,
+        "learner-streams": 2,
+        "organisation-streams": 4,
+        "credentials": 11,
+        "corrections": 1,
+        "revocations": 1,
+        "commitments": 13,
+        "issuer-proofs": 11,
+        "checkpoints": 3,
+        "registry": registry_entries,
+    }
+
+
+def tamper(backend: Backend, statement: str, params: tuple[object, ...] = ()) -> None:
+    """Run SQL with the append-only triggers out of the way, as a malicious operator would.
+
+    `{events}` is the event table and `{id}` its notification id column; `?` marks parameters.
+    """
+    if backend.name == "sqlite":
+        conn = sqlite3.connect(backend.settings.data_dir / "ledger.sqlite3", isolation_level=None)
+        try:
+            for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'").fetchall():
+                conn.execute(f'DROP TRIGGER "{name}"')
+            conn.execute(statement.format(events="stored_events", id="rowid"), params)
+        finally:
+            conn.close()
+        return
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+        conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(backend.schema or "public")))
+        for table in ("ledger_events", "log_leaves", "log_checkpoints", "log_tiles"):
+            conn.execute(sql.SQL("ALTER TABLE {} DISABLE TRIGGER USER").format(sql.Identifier(table)))
+        text = statement.format(events="ledger_events", id="notification_id").replace("?", "%s")
+        conn.execute(text.encode(), params)
+
+
+def stored(ledger: Ledger, stream: str, seq: int) -> tuple[int, dict[str, Any]]:
+    """The notification id and decoded state of a stream's entry `seq`."""
+    for notification in ledger.recorder.select_notifications(start=1, limit=100_000):
+        if notification.originator_id == uuid_of(stream) and notification.originator_version == seq:
+            return notification.id, orjson.loads(notification.state)
+    raise LookupError(f"{stream} has no entry {seq}")
+
+
+def leaf_index(ledger: Ledger, stream: str, seq: int) -> int:
+    """The leaf an entry became."""
+    with ledger.tlog.store.reading() as log:
+        leaf = log.leaf_of(stream, seq)
+    assert leaf is not None
+    return leaf.index
+
+
+def found(report: AuditReport, check: str) -> list[Finding]:
+    """The findings of one check."""
+    return [finding for finding in report.findings if finding.check == check]
+
+
+def snapshot(views: Projections) -> dict[str, list[dict[str, Any]]]:
+    """Every view table's rows, in a stable order."""
+    with views.store.reading() as view:
+        return {
+            name: [dict(row) for row in view.rows(f"SELECT * FROM {{p}}{name} ORDER BY {order}")]
+            for name, order in VIEW_TABLES.items()
+        }
+
+
+# -- a clean ledger --------------------------------------------------------------------------------
+
+
+def test_a_clean_ledger_has_no_findings_and_every_count_right(
+    backend: Backend, ledger: Ledger, exam_body: Issuer, university: Issuer, employer: Issuer, learner: str
+) -> None:
+    expected = build_clean_ledger(ledger, exam_body, university, employer, learner)
+    views = open_projections(ledger, inline=False)
+    views.catch_up()
+    before = snapshot(views)
+    seen: list[int] = []
+    report = audit(ledger, projections=views, progress=seen.append, page=7)
+    assert report.ok, report.findings
+    registry = expected.pop("registry")
+    assert {name: report.counted.get(name, 0) for name in expected} == expected
+    assert expected["entries"] == registry + 2 + expected["credentials"]
+    assert report.counted["projection-rows"] == sum(len(rows) for rows in before.values())
+    assert sum(seen) == expected["entries"] and len(seen) > 3  # paged, with progress per page
+    assert snapshot(views) == before  # the live views were only read
+    # A live view changed behind the projections' back is a finding naming the row.
+    revoked = next(row for row in before["view_credentials"] if row["status"] == "revoked")
+    tamper(
+        backend, "UPDATE view_credentials SET status = 'valid' WHERE credential = ?", (revoked["credential"],)
+    )
+    changed = audit(ledger, projections=views)
+    assert [finding.check for finding in changed.findings] == ["projection"]
+    assert revoked["credential"] in changed.findings[0].detail and "'revoked'" in changed.findings[0].detail
+    assert changed.findings[0].stream == learner
+
+
+def test_an_erased_learner_is_counted_not_reported(
+    backend: Backend, ledger: Ledger, university: Issuer, learner: str
+) -> None:
+    posted(ledger, examples.sign(examples.enrolment(university.did, learner), university.key))
+    checkpoint(ledger)
+    tamper(backend, "DELETE FROM learner_keys WHERE learner_id = ?", (learner,))  # as erasure does
+    report = audit(ledger)
+    assert report.ok, report.findings
+    assert (report.counted["erased-streams"], report.counted["erased-entries"]) == (1, 2)
+    assert "commitments" not in report.counted and report.counted["entries"] == report.counted["leaves"]
+
+
+def test_the_report_as_json_and_from_the_command_line(
+    backend: Backend, ledger: Ledger, university: Issuer, learner: str, tmp_path: Path
+) -> None:
+    posted(ledger, examples.sign(examples.enrolment(university.did, learner), university.key))
+    size = checkpoint(ledger)
+    document = json.loads(json.dumps(audit(ledger).to_json()))
+    assert document["ok"] is True and document["findings"] == []
+    assert document["counted"]["leaves"] == size and document["covered"]["log_size"] == size
+    runner = CliRunner()
+    out = tmp_path / "report.json"
+    env = {**backend.process_env(), "COLUMNS": "200"}
+    result = runner.invoke(app, ["audit", "--json", str(out), "--projections"], env=env)
+    assert result.exit_code == 0, (result.output, result.exception)
+    assert "no findings" in result.output
+    written = json.loads(out.read_text())
+    assert written["ok"] and written["counted"]["entries"] == size and written["covered"]["projections"]
+    result = runner.invoke(app, ["audit", "--from-size", "2", "--to-size", "4"], env=env)
+    assert result.exit_code == 0, result.output
+    tamper(backend, "DELETE FROM log_leaves WHERE leaf_index = 3")
+    result = runner.invoke(app, ["audit", "--json", str(out)], env=env)
+    assert result.exit_code == 1 and "log-missing" in result.output
+    assert [
+        item["leaf_index"]
+        for item in json.loads(out.read_text())["findings"]
+        if item["check"] == "log-missing"
+    ] == [3]
+
+
+# -- ranges and incremental audits -----------------------------------------------------------------
+
+
+def test_a_range_audit_covers_its_leaves_and_chains_from_before_it(
+    backend: Backend, ledger: Ledger, exam_body: Issuer, university: Issuer, learner: str
+) -> None:
+    for _ in range(3):
+        posted(ledger, examples.sign(examples.enrolment(university.did, learner), university.key))
+        checkpoint(ledger)
+    size = ledger.tlog.state().size
+    report = audit(ledger, from_size=4, to_size=size - 1)
+    assert report.ok, report.findings
+    assert report.counted["leaves"] == report.counted["entries"] == size - 5
+    assert report.counted["checkpoints"] == 2  # the last checkpoint is of size `size`, beyond the range
+    assert report.covered["from_size"] == 4 and report.covered["to_size"] == size - 1
+    # Entries not yet in the log are checked and counted as pending; a range may reach them.
+    ledger.after_commit.clear()  # no integration after each commit (as on PostgreSQL without a follower)
+    posted(
+        ledger,
+        *(examples.sign(examples.enrolment(university.did, learner), university.key) for _ in range(2)),
+    )
+    pending = audit(ledger)
+    assert pending.ok and pending.counted["pending"] == 2 and pending.counted["entries"] == size + 2
+    beyond = audit(ledger, from_size=size + 1, to_size=size + 2)
+    assert beyond.ok and (beyond.counted["entries"], beyond.counted["pending"]) == (1, 1)
+    # Change entry 2 of the learner's stream; audit only the leaf of entry 3.
+    notification, state = stored(ledger, learner, 2)
+    state["entry"]["recorded_at"] = "1999-01-01T00:00:00.000000Z"
+    tamper(backend, "UPDATE {events} SET state = ? WHERE {id} = ?", (orjson.dumps(state), notification))
+    third = leaf_index(ledger, learner, 3)
+    ranged = audit(ledger, from_size=third, to_size=third + 1)
+    assert [(f.check, f.stream, f.seq, f.leaf_index) for f in ranged.findings] == [
+        ("chain", learner, 3, third)
+    ]
+    assert ranged.counted["entries"] == 1
+
+
+def test_an_incremental_audit_checks_only_what_came_after_a_saved_checkpoint(
+    backend: Backend, ledger: Ledger, university: Issuer, learner: str
+) -> None:
+    posted(ledger, examples.sign(examples.enrolment(university.did, learner), university.key))
+    checkpoint(ledger)
+    saved = ledger.tlog.latest_checkpoint()
+    assert saved is not None
+    posted(
+        ledger,
+        *(examples.sign(examples.enrolment(university.did, learner), university.key) for _ in range(3)),
+    )
+    size = checkpoint(ledger)
+    report = audit(ledger, since_checkpoint=saved.note)
+    assert report.ok, report.findings
+    assert report.counted["leaves"] == report.counted["entries"] == 3 == size - saved.size
+    assert report.counted["checkpoints"] == 1 and report.covered["since_size"] == saved.size
+    # Rewrite the old part: the current tree no longer extends the saved checkpoint.
+    tamper(backend, "UPDATE log_leaves SET leaf_hash = ? WHERE leaf_index = 0", (bytes(32),))
+    rewritten = audit(ledger, since_checkpoint=saved.note)
+    assert found(rewritten, "since-consistency")
+    assert (
+        not found(rewritten, "log-leaf") and rewritten.counted["leaves"] == 3
+    )  # the old part is not re-read
+    # A saved checkpoint the ledger never signed is refused (and then everything is audited).
+    _, seed = parse_signer_key(generate_signer_key(ledger.tlog.signer.name)[0])
+    forged = sign_checkpoint(
+        Checkpoint(ledger.tlog.signer.origin, size, bytes(32)), ledger.tlog.signer.name, seed
+    )
+    refused = audit(ledger, since_checkpoint=forged)
+    assert found(refused, "checkpoint-signature") and refused.counted["leaves"] == size
+
+
+# -- tampering, end to end -------------------------------------------------------------------------
+
+
+def test_a_changed_entry_is_named_by_stream_seq_and_leaf(
+    backend: Backend, ledger: Ledger, university: Issuer, learner: str
+) -> None:
+    posted(
+        ledger,
+        *(examples.sign(examples.enrolment(university.did, learner), university.key) for _ in range(2)),
+    )
+    checkpoint(ledger)
+    notification, state = stored(ledger, learner, 2)
+    state["entry"]["kind"] = "award"
+    tamper(backend, "UPDATE {events} SET state = ? WHERE {id} = ?", (orjson.dumps(state), notification))
+    report = audit(ledger)
+    changed, after = leaf_index(ledger, learner, 2), leaf_index(ledger, learner, 3)
+    assert {(f.check, f.stream, f.seq, f.leaf_index) for f in report.findings} == {
+        ("log-leaf", learner, 2, changed),  # the leaf no longer hashes the entry
+        ("chain", learner, 2, changed),  # nor does the hash its index claim recorded
+        ("chain", learner, 3, after),  # the next entry's prev no longer matches
+        ("commitment", learner, 2, changed),  # the entry no longer describes the credential
+    }
+
+
+def test_a_deleted_leaf_is_missing_and_later_roots_cannot_be_recomputed(
+    backend: Backend, ledger: Ledger, university: Issuer, learner: str
+) -> None:
+    posted(ledger, examples.sign(examples.enrolment(university.did, learner), university.key))
+    checkpoint(ledger)
+    index = leaf_index(ledger, learner, 2)
+    tamper(backend, "DELETE FROM log_leaves WHERE leaf_index = ?", (index,))
+    report = audit(ledger)
+    assert [(f.stream, f.seq, f.leaf_index) for f in found(report, "log-missing")] == [(learner, 2, index)]
+    assert found(report, "checkpoint-root") and not found(report, "chain")
+
+
+def test_a_forged_checkpoint_note_fails_its_signature(
+    backend: Backend, ledger: Ledger, university: Issuer, learner: str
+) -> None:
+    size = checkpoint(ledger)
+    stored_root = ledger.tlog.latest_checkpoint()
+    assert stored_root is not None
+    _, seed = parse_signer_key(generate_signer_key(ledger.tlog.signer.name)[0])
+    body = Checkpoint(ledger.tlog.signer.origin, size, stored_root.root)
+    forged = sign_checkpoint(body, ledger.tlog.signer.name, seed)
+    tamper(backend, "UPDATE log_checkpoints SET note = ? WHERE size = ?", (forged, size))
+    report = audit(ledger)
+    assert [finding.check for finding in report.findings] == ["checkpoint-signature"]
+    assert f"size {size}" in report.findings[0].detail
+
+
+def test_rows_that_do_not_parse_are_findings_never_errors(
+    backend: Backend, ledger: Ledger, university: Issuer, learner: str
+) -> None:
+    posted(
+        ledger,
+        *(examples.sign(examples.enrolment(university.did, learner), university.key) for _ in range(2)),
+    )
+    checkpoint(ledger)
+    notification, _ = stored(ledger, learner, 2)
+    tamper(backend, "UPDATE {events} SET state = ? WHERE {id} = ?", (b"\xffnot json", notification))
+    tamper(
+        backend,
+        "UPDATE log_leaves SET leaf_hash = ? WHERE leaf_index = ?",
+        (b"\x00", leaf_index(ledger, learner, 3)),
+    )
+    if backend.name == "sqlite":  # PostgreSQL's uuid column cannot hold a garbled id
+        garbled, _ = stored(ledger, learner, 3)
+        tamper(backend, "UPDATE {events} SET originator_id = 'garbled' WHERE {id} = ?", (garbled,))
+    report = audit(ledger, page=4)
+    unreadable = found(report, "unreadable")
+    assert (learner, 2) in [(f.stream, f.seq) for f in unreadable]
+    assert any(f.leaf_index == leaf_index(ledger, learner, 3) for f in unreadable)
+    if backend.name == "sqlite":
+        assert any(f"stored event {garbled} cannot be read" in f.detail for f in unreadable)
+        assert report.counted["entries"] == 5  # every other entry was read and audited
+
+
+def record_directly(ledger: Ledger, learner: str, document: dict[str, Any], key: SigningKey) -> None:
+    """Record a credential the way a rogue operator's code could, skipping every check of posting."""
+    stream = ledger.learner_stream(learner)
+    salt = os.urandom(32)
+    kind = {"StatusCredential": "revocation"}.get(document["type"][-1], "award")
+    entry = stream.next_entry(
+        kind,
+        ledger.clock(),
+        credential=document["id"],
+        issuer=document["issuer"],
+        key=key.verify_key.verification_method,
+        commitment=commitment(salt, canonical_json(document)),
+    )
+    stream.record(entry, ledger.seal(ledger.data_key(learner), learner, document, salt))
+    claims = [
+        CredentialClaim(
+            credential=document["id"],
+            learner=learner,
+            seq=entry["seq"],
+            issuer=document["issuer"],
+            kind=kind,
+            entry_hash=entry_hash(entry),
+        )
+    ]
+    if kind == "revocation":
+        target = ledger.find(credential_claim_id(document["credentialSubject"]["revokes"]), CredentialClaim)
+        assert target is not None
+        target.change_status("revokes", by=document["id"])
+        claims.append(target)
+    ledger.save(stream, *claims)
+    ledger.tlog.integrate_all()
+
+
+def test_the_issuer_rules_are_checked_as_the_registry_stood(
+    ledger: Ledger, exam_body: Issuer, university: Issuer, employer: Issuer, learner: str
+) -> None:
+    assessment = examples.sign(examples.assessment(exam_body.did, learner), exam_body.key)
+    posted(ledger, assessment)
+    award = examples.award(employer.did, learner)  # an employer is not accredited for awards
+    record_directly(ledger, learner, examples.sign(award, employer.key), employer.key)
+    changed = examples.sign(examples.award(university.did, learner), university.key)
+    changed["name"] = "A degree it never signed"
+    record_directly(ledger, learner, changed, university.key)
+    revocation = examples.status(
+        university.did, learner, action="revokes", names=assessment["id"], reason="x"
+    )
+    record_directly(ledger, learner, examples.sign(revocation, university.key), university.key)
+    checkpoint(ledger)
+    report = audit(ledger)
+    assert [(f.check, f.seq) for f in report.findings] == [
+        ("accreditation", 3),
+        ("issuer-proof", 4),
+        ("accreditation", 5),
+    ]
+    assert "severn-software was not accredited for award" in report.findings[0].detail
+    assert "only its issuer may correct or revoke it" in report.findings[2].detail
+
+
+# -- memory ----------------------------------------------------------------------------------------
+
+
+def test_memory_does_not_grow_with_the_ledger(backend: Backend, ledger: Ledger, university: Issuer) -> None:
+    learners = [ledger.register_learner(uln, "L", "2000-01-01") for uln in ("1000000000", "1000000019")]
+
+    def grow(count: int) -> None:
+        documents = [
+            examples.sign(examples.enrolment(university.did, learners[i % 2]), university.key)
+            for i in range(count)
+        ]
+        for start in range(0, count, 250):
+            posted(ledger, *documents[start : start + 250])
+        checkpoint(ledger)
+
+    def peak() -> tuple[int, AuditReport]:
+        tracemalloc.start()
+        try:
+            report = audit(ledger, page=100)
+            return tracemalloc.get_traced_memory()[1], report
+        finally:
+            tracemalloc.stop()
+
+    grow(500)
+    small, report = peak()
+    assert report.ok and report.counted["credentials"] == 500
+    grow(1500)
+    large, report = peak()
+    assert report.ok and report.counted["credentials"] == 2000
+    assert large < 1.5 * small, (small, large)  # four times the entries, about the same peak
+    # With tiles in play: one changed tile breaks the consistency proof between the two checkpoints.
+    tamper(backend, "UPDATE log_tiles SET hash = ? WHERE level = 1 AND node_index = 0", (bytes(32),))
+    assert [finding.check for finding in audit(ledger).findings] == ["checkpoint-consistency"]
