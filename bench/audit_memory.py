@@ -1,0 +1,98 @@
+"""How the audit's memory and time grow with the ledger: builds SQLite ledgers of the given sizes,
+then runs `ledger audit` on each in its own process and reports its peak resident memory.
+
+    .venv/bin/python bench/audit_memory.py 10000 100000
+
+No baseline applies (there is nothing else that audits this ledger); the figure that matters is
+that peak memory stays flat while the ledger grows tenfold. Issue 9 folds this into the harness.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from ledger import examples  # noqa: E402
+from ledger.bootstrap import init, open_ledger  # noqa: E402
+from ledger.posting import post_batch  # noqa: E402
+from ledger.settings import Settings  # noqa: E402
+from tests.conftest import register_issuer  # noqa: E402
+
+LEARNERS_PER_1000 = 50
+
+
+def valid_ulns(count: int) -> list[str]:
+    """`count` distinct valid ULNs."""
+    found = []
+    number = 1_000_000_000
+    while len(found) < count:
+        text = str(number)
+        if sum(int(d) * w for d, w in zip(text, range(10, 0, -1), strict=True)) % 11 == 10:
+            found.append(text)
+        number += 1
+    return found
+
+
+def build(folder: Path, entries: int) -> Settings:
+    """A ledger of about `entries` credential entries, integrated and checkpointed."""
+    master = base64.b64encode(os.urandom(32)).decode()
+    settings = Settings(data_dir=folder, master_key=master)  # type: ignore[arg-type]
+    init(settings)
+    ledger = open_ledger(settings)
+    ledger.after_commit.clear()
+    issuer = register_issuer(ledger, "caerleon", "university", ["enrolment"])
+    learners = [
+        ledger.register_learner(uln, "Learner", "2004-01-01")
+        for uln in valid_ulns(max(1, entries * LEARNERS_PER_1000 // 1000))
+    ]
+    for start in range(0, entries, 1000):
+        batch = [
+            examples.sign(examples.enrolment(issuer.did, learners[(start + i) % len(learners)]), issuer.key)
+            for i in range(min(1000, entries - start))
+        ]
+        post_batch(ledger, batch)
+    ledger.tlog.integrate_all()
+    ledger.tlog.sign_checkpoint()
+    ledger.close()
+    return settings
+
+
+def audit_in_process(settings: Settings) -> tuple[float, int, int]:
+    """Run `ledger audit` in its own process: (seconds, peak RSS in KiB, exit status)."""
+    env = {**os.environ, "LEDGER_DATA_DIR": str(settings.data_dir)}
+    env["LEDGER_MASTER_KEY"] = settings.master_key.get_secret_value() if settings.master_key else ""
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "ledger.cli", "audit"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    _, status, usage = os.wait4(process.pid, 0)
+    return time.perf_counter() - started, usage.ru_maxrss, os.waitstatus_to_exitcode(status)
+
+
+def main(sizes: list[int]) -> None:
+    """Build and audit a ledger of each size; print a table."""
+    print(f"machine: {os.cpu_count()} cores, Python {platform.python_version()}, {platform.platform()}")
+    print(f"{'entries':>9} {'leaves':>9} {'audit s':>8} {'leaves/s':>10} {'peak RSS MiB':>13} {'exit':>5}")
+    for size in sizes:
+        with tempfile.TemporaryDirectory() as folder:
+            settings = build(Path(folder), size)
+            seconds, peak, status = audit_in_process(settings)
+            leaves = size + size * LEARNERS_PER_1000 // 1000 + 3
+            rate = leaves / seconds
+            print(f"{size:>9} {leaves:>9} {seconds:>8.1f} {rate:>10.0f} {peak / 1024:>13.1f} {status:>5}")
+
+
+if __name__ == "__main__":
+    main([int(argument) for argument in sys.argv[1:]] or [10_000, 100_000])
