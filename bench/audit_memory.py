@@ -1,7 +1,8 @@
 """How the audit's memory and time grow with the ledger: builds SQLite ledgers of the given sizes,
 then runs `ledger audit` on each in its own process and reports its peak resident memory.
 
-    .venv/bin/python bench/audit_memory.py 10000 100000
+    .venv/bin/python bench/audit_memory.py 10000 100000                # learners grow with entries
+    LEARNERS=500 .venv/bin/python bench/audit_memory.py 10000 100000   # a fixed number of learners
 
 No baseline applies (there is nothing else that audits this ledger); the figure that matters is
 that peak memory stays flat while the ledger grows tenfold. Issue 9 folds this into the harness.
@@ -42,6 +43,12 @@ def valid_ulns(count: int) -> list[str]:
     return found
 
 
+def learner_count(entries: int) -> int:
+    """How many learners a ledger of `entries` has: LEARNERS if set, else 50 per 1,000 entries."""
+    fixed = os.environ.get("LEARNERS")
+    return int(fixed) if fixed else max(1, entries * LEARNERS_PER_1000 // 1000)
+
+
 def build(folder: Path, entries: int) -> Settings:
     """A ledger of about `entries` credential entries, integrated and checkpointed."""
     master = base64.b64encode(os.urandom(32)).decode()
@@ -51,8 +58,7 @@ def build(folder: Path, entries: int) -> Settings:
     ledger.after_commit.clear()
     issuer = register_issuer(ledger, "caerleon", "university", ["enrolment"])
     learners = [
-        ledger.register_learner(uln, "Learner", "2004-01-01")
-        for uln in valid_ulns(max(1, entries * LEARNERS_PER_1000 // 1000))
+        ledger.register_learner(uln, "Learner", "2004-01-01") for uln in valid_ulns(learner_count(entries))
     ]
     for start in range(0, entries, 1000):
         batch = [
@@ -89,7 +95,7 @@ def main(sizes: list[int]) -> None:
         with tempfile.TemporaryDirectory() as folder:
             settings = build(Path(folder), size)
             seconds, peak, status = audit_in_process(settings)
-            leaves = size + size * LEARNERS_PER_1000 // 1000 + 3
+            leaves = size + learner_count(size) + 3
             rate = leaves / seconds
             print(f"{size:>9} {leaves:>9} {seconds:>8.1f} {rate:>10.0f} {peak / 1024:>13.1f} {status:>5}")
 
