@@ -14,9 +14,9 @@ from fastapi import APIRouter, Body, Path, Query, Request, Response
 
 from api.auth import Role, roles
 from api.problems import problem_responses
+from api.schemas.instants import Instant
 from api.schemas.registry import (
     AccreditationGrant,
-    Instant,
     KeyAddition,
     KeyCompromise,
     KeyRetirement,

@@ -2,33 +2,16 @@
 
 from __future__ import annotations
 
-import re
-from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
+from api.schemas.instants import Instant
 from ledger.shares import ShareGrant
 
-_RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$")
 MAX_SHARED_CREDENTIALS = 1000
 
 
-def _rfc3339_text(value: object) -> object:
-    """Admit only RFC 3339 text with a zone (no numbers, no bare dates) before pydantic parses it."""
-    if not isinstance(value, str) or not _RFC3339.match(value):
-        raise ValueError("an RFC 3339 instant with a zone, e.g. 2030-01-31T12:00:00Z")
-    return value
-
-
-def _in_utc(value: datetime) -> datetime:
-    try:
-        return value.astimezone(UTC)
-    except OverflowError:
-        raise ValueError("the instant is out of range") from None
-
-
-Instant = Annotated[AwareDatetime, BeforeValidator(_rfc3339_text), AfterValidator(_in_utc)]
 CredentialId = Annotated[str, Field(min_length=1, max_length=200)]
 Contents = Literal["shown", "withheld", "erased"]
 ShareState = Literal["live", "revoked", "expired"]

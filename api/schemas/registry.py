@@ -6,40 +6,12 @@ never guessed at. Responses give instants in the form the registry's entries rec
 
 from __future__ import annotations
 
-import re
-from datetime import UTC, datetime
-from typing import Annotated
+from pydantic import BaseModel, ConfigDict, Field
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
-
+from api.schemas.instants import Instant
 from ledger.registry import ORGANISATION_KINDS, Organisation
 from ledger.streams import rfc3339, urn
 from projections.registry import OrganisationView
-
-_RFC3339 = re.compile(r"\d{4}-\d\d-\d\d[Tt]\d\d:\d\d:\d\d(\.\d+)?([Zz]|[+-]\d\d:\d\d)")
-
-
-def _rfc3339_text(value: object) -> object:
-    """Admit only RFC 3339 text with a zone (not dates, epoch numbers or naive date-times)."""
-    if isinstance(value, datetime):
-        return value
-    if not isinstance(value, str) or not _RFC3339.fullmatch(value):
-        raise ValueError(
-            f"must be an RFC 3339 date-time with a time zone, e.g. 2024-09-01T00:00:00Z; got {value!r}"
-        )
-    return value
-
-
-def _in_utc(value: datetime) -> datetime:
-    """The same instant in UTC, the form the registry records (refusing one outside the calendar)."""
-    try:
-        return value.astimezone(UTC)
-    except OverflowError:
-        raise ValueError("the instant falls outside the years 1 to 9999 once in UTC") from None
-
-
-Instant = Annotated[AwareDatetime, BeforeValidator(_rfc3339_text), AfterValidator(_in_utc)]
-"""An RFC 3339 instant with a time zone, normalised to UTC."""
 
 
 class _Request(BaseModel):
