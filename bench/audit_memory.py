@@ -1,11 +1,15 @@
 """How the audit's memory and time grow with the ledger: builds SQLite ledgers of the given sizes,
-then runs `ledger audit` on each in its own process and reports its peak resident memory.
+then runs `ledger audit` on each in its own process and reports that process's peak resident memory.
 
     .venv/bin/python bench/audit_memory.py 10000 100000                # learners grow with entries
     LEARNERS=500 .venv/bin/python bench/audit_memory.py 10000 100000   # a fixed number of learners
 
 No baseline applies (there is nothing else that audits this ledger); the figure that matters is
 that peak memory stays flat while the ledger grows tenfold. Issue 9 folds this into the harness.
+
+The peak is the audit process's own VmHWM, read from /proc at its exit. `ru_maxrss` from `wait4`
+is not used: Linux carries a parent's high-water mark into a child it forks (or vforks) and execs,
+so it reported the builder's memory (which grows with long streams) as the audit's.
 """
 
 from __future__ import annotations
@@ -72,32 +76,61 @@ def build(folder: Path, entries: int) -> Settings:
     return settings
 
 
+AUDIT_AND_REPORT_PEAK = """
+import atexit, os, sys
+def report():
+    with open("/proc/self/status") as status:
+        peak = next(line.split()[1] for line in status if line.startswith("VmHWM:"))
+    with open(os.environ["PEAK_FILE"], "w") as out:
+        out.write(peak)
+atexit.register(report)
+sys.argv = ["ledger", "audit"]
+from ledger.cli import main
+main()
+"""
+"""Run `ledger audit` and write this process's peak resident memory (KiB) to PEAK_FILE at exit."""
+
+
 def audit_in_process(settings: Settings) -> tuple[float, int, int]:
     """Run `ledger audit` in its own process: (seconds, peak RSS in KiB, exit status)."""
-    env = {**os.environ, "LEDGER_DATA_DIR": str(settings.data_dir)}
+    peak_file = Path(settings.data_dir) / "audit-peak"
+    env = {**os.environ, "LEDGER_DATA_DIR": str(settings.data_dir), "PEAK_FILE": str(peak_file)}
     env["LEDGER_MASTER_KEY"] = settings.master_key.get_secret_value() if settings.master_key else ""
+    env["PYTHONPATH"] = str(ROOT)
     started = time.perf_counter()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "ledger.cli", "audit"],
+    status = subprocess.run(
+        [sys.executable, "-c", AUDIT_AND_REPORT_PEAK],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
-    )
-    _, status, usage = os.wait4(process.pid, 0)
-    return time.perf_counter() - started, usage.ru_maxrss, os.waitstatus_to_exitcode(status)
+        check=False,
+    ).returncode
+    return time.perf_counter() - started, int(peak_file.read_text()), status
+
+
+def own_peak() -> int:
+    """This (building) process's peak resident memory so far, in KiB."""
+    with open("/proc/self/status", encoding="ascii") as status:
+        return int(next(line.split()[1] for line in status if line.startswith("VmHWM:")))
 
 
 def main(sizes: list[int]) -> None:
     """Build and audit a ledger of each size; print a table."""
     print(f"machine: {os.cpu_count()} cores, Python {platform.python_version()}, {platform.platform()}")
-    print(f"{'entries':>9} {'leaves':>9} {'audit s':>8} {'leaves/s':>10} {'peak RSS MiB':>13} {'exit':>5}")
+    print(
+        f"{'entries':>9} {'leaves':>9} {'audit s':>8} {'leaves/s':>10} {'peak RSS MiB':>13} {'exit':>5}"
+        f" {'builder MiB':>12}"
+    )
     for size in sizes:
         with tempfile.TemporaryDirectory() as folder:
             settings = build(Path(folder), size)
             seconds, peak, status = audit_in_process(settings)
             leaves = size + learner_count(size) + 3
             rate = leaves / seconds
-            print(f"{size:>9} {leaves:>9} {seconds:>8.1f} {rate:>10.0f} {peak / 1024:>13.1f} {status:>5}")
+            print(
+                f"{size:>9} {leaves:>9} {seconds:>8.1f} {rate:>10.0f} {peak / 1024:>13.1f} {status:>5}"
+                f" {own_peak() / 1024:>12.1f}"
+            )
 
 
 if __name__ == "__main__":
