@@ -8,10 +8,13 @@ from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
 from fastapi.routing import APIRoute
+from fastapi.staticfiles import StaticFiles
 
 from api import problems
 from api.limits import BodySizeLimit, json_only
 from api.metrics import Measure
+from api.pages.rendering import STATIC
+from api.pages.routers import ROUTERS
 from api.responses import OrjsonResponse
 from api.routes import credentials, health, learners, log, registry, verify
 from ledger import bootstrap
@@ -55,7 +58,6 @@ def create_app(settings: Settings, *, ledger: Ledger | None = None, followers: b
         description=DESCRIPTION,
         lifespan=lifespan,
         default_response_class=OrjsonResponse,
-        dependencies=[Depends(json_only)],
     )
     problems.install(app)
     app.add_middleware(BodySizeLimit, limit=settings.max_request_bytes)
@@ -64,7 +66,10 @@ def create_app(settings: Settings, *, ledger: Ledger | None = None, followers: b
         for route in module.router.routes:
             if isinstance(route, APIRoute) and route.summary is None and route.endpoint.__doc__:
                 route.summary = route.endpoint.__doc__.strip().splitlines()[0].rstrip(".")
-        app.include_router(module.router)
+        app.include_router(module.router, dependencies=[Depends(json_only)])
+    for router in ROUTERS:
+        app.include_router(router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app
 
 

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
+from api.pages.errors import error_page, is_page
 from ledger.errors import LedgerError
 
 TYPE_BASE = "https://w3id.org/learner-ledger/problems/"
@@ -86,10 +87,15 @@ def problem(status: int, slug: str, detail: str, **extra: Any) -> Response:
 
 
 def install(app: FastAPI) -> None:
-    """Map every error to a problem: ledger refusals, bad requests, unknown routes, and bugs (500)."""
+    """Map every error to a problem: ledger refusals, bad requests, unknown routes, and bugs (500).
+
+    A page request from a browser gets the same status as an HTML page (api.pages.errors).
+    """
 
     @app.exception_handler(LedgerError)
-    async def ledger_error(_: Request, error: LedgerError) -> Response:
+    async def ledger_error(request: Request, error: LedgerError) -> Response:
+        if is_page(request):
+            return error_page(request, error.status, error.detail)
         return problem(error.status, error.slug, error.detail)
 
     @app.exception_handler(RequestValidationError)
@@ -102,7 +108,9 @@ def install(app: FastAPI) -> None:
         return problem(422, "invalid-request", f"the request is not valid at {where}", errors=problems)
 
     @app.exception_handler(HTTPException)
-    async def http_error(_: Request, error: HTTPException) -> Response:
+    async def http_error(request: Request, error: HTTPException) -> Response:
+        if is_page(request):
+            return error_page(request, error.status_code, str(error.detail))
         slug = {404: "not-found", 405: "method-not-allowed"}.get(error.status_code, "http-error")
         return problem(error.status_code, slug, str(error.detail))
 

@@ -120,13 +120,21 @@ class ShareStore:
             )
         return _grant({**dict(rows[0]), "revoked_at": rfc3339(self.clock())})
 
-    def open(self, secret: str) -> ShareGrant:
-        """The live grant a secret opens; ShareNotFound, or ShareGone saying revoked or expired."""
+    def lookup(self, secret: str) -> ShareGrant:
+        """The grant a secret names, live or not; ShareNotFound when none does."""
         with self.store.reading() as cursor:
             rows = cursor.rows("SELECT * FROM {p}share_grants WHERE secret_hash = ?", (token_hash(secret),))
         if not rows:
             raise ShareNotFound("no share grant has this link; check it was copied whole")
-        grant = _grant(rows[0])
+        return _grant(rows[0])
+
+    def is_live(self, grant: ShareGrant) -> bool:
+        """True while the grant is neither revoked nor expired (by this store's clock)."""
+        return grant.revoked_at is None and grant.expires_at > rfc3339(self.clock())
+
+    def open(self, secret: str) -> ShareGrant:
+        """The live grant a secret opens; ShareNotFound, or ShareGone saying revoked or expired."""
+        grant = self.lookup(secret)
         if grant.revoked_at is not None:
             raise ShareGone(f"the learner revoked this share at {grant.revoked_at}")
         if grant.expires_at <= rfc3339(self.clock()):

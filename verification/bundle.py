@@ -71,7 +71,7 @@ from verification.note import Verifier
 from verification.report import CHECK_NAMES, Report, day, failed, moment, not_checked, passed
 from verification.trust import RegistryState, credential_kind, parse_instant
 
-__all__ = ["Bundle", "RegistryItem", "assemble_bundle", "parse_bundle", "verify_bundle"]
+__all__ = ["Bundle", "RegistryItem", "assemble_bundle", "credential_summary", "parse_bundle", "verify_bundle"]
 
 _NOUNS = {
     "enrolment": "enrolment",
@@ -163,6 +163,12 @@ def _headline(document: Mapping[str, Any], entry: Mapping[str, Any], registry: R
     if recorded is not None:
         parts.append(f"recorded in the ledger at {moment(recorded)}")
     return f"This {noun} is genuine: {', '.join(parts)}."
+
+
+def credential_summary(document: Mapping[str, Any]) -> str:
+    """A few words of what a credential says (its award and result, programme, role …), or ''."""
+    subject = document.get("credentialSubject")
+    return _describe(credential_kind(document), subject if isinstance(subject, Mapping) else {})
 
 
 def _describe(kind: str | None, subject: Mapping[str, Any]) -> str:

@@ -47,7 +47,11 @@ class NotVerifiable(LedgerError):
 )
 def verify(request: Request, body: JsonBody) -> dict[str, Any]:
     """Verify a proof bundle, or whether the ledger holds exactly a presented credential: a report."""
-    ledger = ledger_of(request)
+    return verify_document(ledger_of(request), body)
+
+
+def verify_document(ledger: Ledger, body: object) -> dict[str, Any]:
+    """The report on a bundle or a presented credential (with its `bundle` when the ledger found it)."""
     keys = [ledger.tlog.signer.verifier_key]
     if isinstance(body, dict) and body.get("type") == BUNDLE_TYPE:
         return verify_bundle(body, keys).to_json()
