@@ -23,19 +23,20 @@ from collections.abc import Callable
 from eventsourcing.persistence import PersistenceError
 
 from ledger.application import Ledger
+from ledger.audit_database import DatabaseSource
 from ledger.audit_entries import EntryAuditor
 from ledger.audit_log import LogAuditor
 from ledger.audit_projections import ProjectionViews, compare_projections
 from ledger.audit_report import CHECKS, AuditReport, Finding, Tally
-from ledger.audit_rows import integration_state, read_notifications
 from ledger.audit_since import check_since
+from ledger.audit_source import AuditSource
 from ledger.errors import StorageUnavailable
 
 __all__ = ["CHECKS", "AuditReport", "Finding", "ProjectionViews", "audit"]
 
 
 def audit(
-    ledger: Ledger,
+    ledger: Ledger | AuditSource,
     *,
     from_size: int | None = None,
     to_size: int | None = None,
@@ -46,6 +47,9 @@ def audit(
 ) -> AuditReport:
     """Audit the ledger: every stream, entry, leaf and checkpoint (or a range), and the views if given.
 
+    `ledger` is the ledger itself (its database is read) or any AuditSource (ledger/audit_http.py
+    reads the HTTP API); the checks are the same. Projections can only be compared on the ledger.
+
     `since_checkpoint` is a signed checkpoint note the auditor saved: its signature is verified, the
     ledger's newest checkpoint is proved consistent with it, and only the leaves after it are
     audited. `progress` is called with the number of entries audited after each page. Tampered data
@@ -55,9 +59,12 @@ def audit(
         raise ValueError("give from_size or since_checkpoint, not both")
     if page < 1 or (from_size or 0) < 0 or (to_size is not None and to_size < 0):
         raise ValueError("page must be positive and sizes must not be negative")
+    if projections is not None and not isinstance(ledger, Ledger):
+        raise ValueError("the projections can only be compared on the ledger's own database")
     try:
         return _audit(
-            ledger,
+            DatabaseSource(ledger) if isinstance(ledger, Ledger) else ledger,
+            ledger if isinstance(ledger, Ledger) else None,
             from_size=from_size,
             to_size=to_size,
             since_checkpoint=since_checkpoint,
@@ -70,7 +77,8 @@ def audit(
 
 
 def _audit(
-    ledger: Ledger,
+    source: AuditSource,
+    ledger: Ledger | None,
     *,
     from_size: int | None,
     to_size: int | None,
@@ -80,12 +88,12 @@ def _audit(
     page: int,
 ) -> AuditReport:
     tally = Tally()
-    state = integration_state(ledger, tally)
-    head = ledger.recorder.max_notification_id() or 0
+    state = source.integration(tally)
+    head = source.head()
     start = from_size or 0
     saved = None
     if since_checkpoint is not None:
-        saved = check_since(ledger, tally, since_checkpoint)
+        saved = check_since(source, tally, since_checkpoint)
         start = saved.size if saved is not None else 0
     stop = state.size if to_size is None else min(to_size, state.size)
     covered: dict[str, object] = {
@@ -96,8 +104,8 @@ def _audit(
         "notifications": head,
         "projections": projections is not None,
     }
-    log = LogAuditor(ledger, tally, start=start, end=max(start, stop), integrated=state.position, page=page)
-    entries = EntryAuditor(ledger, tally)
+    log = LogAuditor(source, tally, start=start, end=max(start, stop), integrated=state.position, page=page)
+    entries = EntryAuditor(source, tally)
     # A range starting beyond the log starts reading after its last leaf, and skips to `start`.
     position = min(start, state.size)
     cursor = log.first_notification(position)
@@ -106,12 +114,10 @@ def _audit(
     if start <= state.size:
         log.begin(saved)
     while cursor <= head and (to_size is None or position < to_size):
-        notifications, cursor = read_notifications(ledger, tally, cursor, head, page=page)
+        records, cursor = source.records(cursor, head, page=page, registry_only=False, tally=tally)
         audited = 0
-        for notification in notifications:
-            item = entries.decode(notification, notification.id)
-            if item is None:
-                continue
+        for record in records:
+            item = entries.decode(record)
             if to_size is not None and position >= to_size:
                 break
             if position < start:
@@ -122,6 +128,6 @@ def _audit(
             position += 1
         progress(audited)
     log.finish(state.frontier, later=to_size is None)
-    if projections is not None:
+    if projections is not None and ledger is not None:
         covered["projection_positions"] = compare_projections(ledger, projections, tally, page)
     return AuditReport(tally.findings, dict(tally.counted), covered)

@@ -6,56 +6,32 @@ a `chain` finding, as `Ledger.read_stream` reports anchors.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TypeVar
-from uuid import UUID
+from typing import Any
 
-from ledger.application import Ledger
 from ledger.audit_report import Place, Tally
-from ledger.errors import LedgerError
-from ledger.indexes import (
-    CredentialClaim,
-    KeyClaim,
-    UlnClaim,
-    credential_claim_id,
-    key_claim_id,
-    uln_claim_id,
-)
-from ledger.streams import Entry, uuid_of
+from ledger.audit_source import Anchor
+from ledger.streams import Entry
 from verification.entries import entry_hash
-
-T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class Recorded:
-    """A recorded credential as its index claim has it: where, its entry, and its status now."""
-
-    learner: str
-    seq: int
-    entry: Entry
-    state: str
 
 
 class AnchorAuditor:
-    """Looks up the claim behind each entry and checks that it points here, with this entry's hash."""
+    """Checks the claim the source found behind each entry: it points here, with this entry's hash."""
 
-    def __init__(self, ledger: Ledger, tally: Tally) -> None:
-        self.ledger = ledger
+    def __init__(self, tally: Tally) -> None:
         self.tally = tally
 
-    def credential(self, entry: Entry, place: Place) -> None:
+    def credential(self, entry: Entry, anchor: Anchor | None, place: Place) -> None:
         """A credential's entry: its claim names this learner, `seq`, issuer, kind and hash."""
         name = entry.get("credential")
-        claim = self._claim(credential_claim_id(str(name)), CredentialClaim, f"credential {name}", place)
+        claim = self._claim(anchor, place)
         if claim is None:
             return
         pairs = {
-            "credential": (claim.credential, name),
-            "learner": (claim.learner, place.stream),
-            "seq": (claim.seq, place.seq),
-            "issuer": (claim.issuer, entry.get("issuer")),
-            "kind": (claim.kind, entry.get("kind")),
+            "credential": (claim.get("credential"), name),
+            "learner": (claim.get("learner"), place.stream),
+            "seq": (claim.get("seq"), place.seq),
+            "issuer": (claim.get("issuer"), entry.get("issuer")),
+            "kind": (claim.get("kind"), entry.get("kind")),
         }
         differ = [
             f"{field} {ours!r} (entry: {theirs!r})"
@@ -65,55 +41,40 @@ class AnchorAuditor:
         if differ:
             self.tally.at(place, "chain", f"the index claim on credential {name} says {'; '.join(differ)}")
         else:
-            self._same_hash(claim.entry_hash, entry, place)
+            self._same_hash(claim.get("entry_hash"), entry, place)
 
-    def registration(self, entry: Entry, uln: object, place: Place) -> None:
+    def registration(self, entry: Entry, anchor: Anchor | None, place: Place) -> None:
         """A learner's registration: the ULN's claim names this learner and this entry's hash."""
-        digest = self.ledger.master_key.uln_digest(str(uln)).hex()
-        claim = self._claim(uln_claim_id(digest), UlnClaim, "the learner's ULN", place)
+        claim = self._claim(anchor, place)
         if claim is None:
             return
-        if claim.learner != place.stream:
-            self.tally.at(place, "chain", f"the index claims this learner's ULN for {claim.learner}")
+        if claim.get("learner") != place.stream:
+            self.tally.at(place, "chain", f"the index claims this learner's ULN for {claim.get('learner')}")
         else:
-            self._same_hash(claim.entry_hash, entry, place)
+            self._same_hash(claim.get("entry_hash"), entry, place)
 
-    def key_added(self, entry: Entry, place: Place) -> None:
+    def key_added(self, entry: Entry, anchor: Anchor | None, place: Place) -> None:
         """A key added to an organisation: the key's claim names this organisation."""
         data = entry.get("data")
         key = data.get("key") if isinstance(data, dict) else None
-        claim = self._claim(key_claim_id(str(key)), KeyClaim, f"key {key}", place)
-        if claim is not None and (claim.key, claim.organisation) != (key, place.stream):
-            self.tally.at(place, "chain", f"the index claims key {claim.key} for {claim.organisation}")
+        claim = self._claim(anchor, place)
+        if claim is not None and (claim.get("key"), claim.get("organisation")) != (key, place.stream):
+            self.tally.at(
+                place, "chain", f"the index claims key {claim.get('key')} for {claim.get('organisation')}"
+            )
 
-    def find_recorded(self, credential: str) -> Recorded | None:
-        """Where a credential is recorded, by its claim, its status, and its entry as stored."""
-        try:
-            claim = self.ledger.find(credential_claim_id(credential), CredentialClaim)
-            if claim is None:
-                return None
-            stream = uuid_of(claim.learner)
-            stored = self.ledger.recorder.select_events(stream, gt=claim.seq - 1, lte=claim.seq)
-            entry = getattr(self.ledger.mapper.to_domain_event(stored[0]), "entry", None) if stored else None
-        except LedgerError:
-            raise
-        except Exception:  # a tampered claim or entry: the caller reports the credential as not held
+    def _claim(self, anchor: Anchor | None, place: Place) -> dict[str, Any] | None:
+        if anchor is None:
+            self.tally.at(place, "chain", "the index holds no claim on this entry")
             return None
-        return Recorded(claim.learner, claim.seq, entry, claim.state) if isinstance(entry, dict) else None
-
-    def _claim(self, claim_id: UUID, kind: type[T], what: str, place: Place) -> T | None:
-        try:
-            claim = self.ledger.find(claim_id, kind)
-        except LedgerError:
-            raise
-        except Exception as error:  # a tampered claim event can fail anywhere in decoding
-            self.tally.at(place, "unreadable", f"the index claim on {what} does not parse: {error}")
+        if anchor.problem is not None:
+            self.tally.at(place, "unreadable", anchor.problem)
             return None
-        if claim is None:
-            self.tally.at(place, "chain", f"the index holds no claim on {what}")
-        return claim
+        if anchor.claim is None:
+            self.tally.at(place, "chain", f"the index holds no claim on {anchor.what}")
+        return anchor.claim
 
-    def _same_hash(self, recorded: str, entry: Entry, place: Place) -> None:
+    def _same_hash(self, recorded: object, entry: Entry, place: Place) -> None:
         computed = entry_hash(entry)
         if recorded != computed:
             self.tally.at(

@@ -9,8 +9,8 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
-from ledger.audit_anchors import Recorded
 from ledger.audit_report import Place, Tally
+from ledger.audit_source import Recorded
 from ledger.streams import Entry, rfc3339
 from verification.data_integrity import verify_proof
 from verification.errors import MalformedRegistry, VerificationError

@@ -13,15 +13,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from ledger.application import Ledger
 from ledger.audit_entries import Decoded
 from ledger.audit_report import Place, Tally
-from ledger.audit_rows import LogRows, integration_state, parse_leaf
-from ledger.log_store import Leaf, TileHashSource
-from ledger.sql import SqlStore
+from ledger.audit_rows import parse_leaf
+from ledger.audit_source import AuditSource
+from ledger.log_store import Leaf
 from verification.checkpoint import Checkpoint, open_checkpoint
 from verification.errors import MerkleError, VerificationError
-from verification.merkle import Frontier, consistency_proof, verify_consistency
+from verification.merkle import Frontier, verify_consistency
 
 
 @dataclass(frozen=True)
@@ -36,16 +35,15 @@ class LogAuditor:
     """Matches leaves [start, end) to entries, and checks the checkpoints of sizes in (start, end]."""
 
     def __init__(
-        self, ledger: Ledger, tally: Tally, *, start: int, end: int, integrated: int, page: int
+        self, source: AuditSource, tally: Tally, *, start: int, end: int, integrated: int, page: int
     ) -> None:
-        self.ledger = ledger
+        self.source = source
         self.tally = tally
         self.start = start
         self.end = end
         self.integrated = integrated
         """Entries from notifications up to here were integrated when the audit began."""
         self.page = page
-        self.store = SqlStore(ledger.recorder, ledger.tlog.store.schema, LogRows)
         self.frontier: Frontier | None = Frontier()
         self.broken = ""
         """Why the root can no longer be recomputed, once it cannot."""
@@ -59,23 +57,21 @@ class LogAuditor:
 
     def first_notification(self, index: int) -> int:
         """Where the entry at `index` of the commit order is, or after: just after the leaf before it."""
-        with self.store.reading() as log:
-            return log.last_notification_before(index) + 1 if index else 1
+        return self.source.last_notification_before(index) + 1 if index else 1
 
     def begin(self, saved: Checkpoint | None = None) -> None:
         """The tree as of `start`, from the stored tiles; with `saved`, it must be that checkpoint's."""
         if self.start == 0:
             return
         try:
-            with self.store.reading() as log:
-                source = TileHashSource(log)
-                hashes, offset = [], 0
-                for bit in reversed(range(self.start.bit_length())):
-                    if self.start >> bit & 1:
-                        hashes.append(source.subtree_root(offset, offset + (1 << bit)))
-                        offset += 1 << bit
-                self.frontier = Frontier(self.start, tuple(hashes))
-                before = log.checkpoint_row_up_to(self.start)
+            hashes, offset = [], 0
+            for bit in reversed(range(self.start.bit_length())):
+                if self.start >> bit & 1:
+                    hashes.append(self.source.subtree_root(offset, offset + (1 << bit)))
+                    offset += 1 << bit
+            self.frontier = Frontier(self.start, tuple(hashes))
+            rows = self.source.checkpoint_rows(0, self.start, 1, newest_first=True)
+            before = rows[0] if rows else None
         except (LookupError, MerkleError) as error:
             self.frontier, self.broken = None, f"the leaves before {self.start} cannot be read: {error}"
             self.tally.add("log-missing", self.broken, leaf_index=self.start)
@@ -148,7 +144,7 @@ class LogAuditor:
             )
         if not later:
             return
-        size = integration_state(self.ledger, Tally()).size  # now: later ones are legitimate
+        size = self.source.integration(Tally()).size  # now: later ones are legitimate
         for row in self._checkpoint_pages(size + 1, 2**63 - 1):
             self.tally.add("checkpoint-root", f"a checkpoint covers {row.size} leaves; the log holds {size}")
 
@@ -157,8 +153,7 @@ class LogAuditor:
     def _leaf_pages(self) -> Iterator[Leaf]:
         start = self.start
         while start < self.end:
-            with self.store.reading() as log:
-                rows = log.leaf_rows(start, self.end, self.page)
+            rows = self.source.leaf_rows(start, self.end, self.page)
             for row in rows:
                 leaf = parse_leaf(row)
                 if isinstance(leaf, Leaf):
@@ -195,8 +190,7 @@ class LogAuditor:
 
     def _checkpoint_pages(self, low: int, high: int) -> Iterator[_Signed]:
         while low <= high:
-            with self.store.reading() as log:
-                rows = log.checkpoint_rows(low, high, self.page)
+            rows = self.source.checkpoint_rows(low, high, self.page)
             for row in rows:
                 signed = self._signed(row, check=True)
                 if signed is not None:
@@ -214,9 +208,8 @@ class LogAuditor:
             return None
         if not check:
             return _Signed(size, root)
-        signer = self.ledger.tlog.signer
         try:
-            opened = open_checkpoint(note, signer.verifier, signer.origin)
+            opened = open_checkpoint(note, self.source.verifier, self.source.origin)
         except VerificationError as error:
             self.tally.add("checkpoint-signature", f"the checkpoint of size {size} does not verify: {error}")
             return _Signed(size, root)
@@ -254,7 +247,7 @@ class LogAuditor:
         previous, self.previous = self.previous, checkpoint
         if previous is None or not 0 < previous.size < size:
             return
-        problem = prove_consistent(self.store, previous, checkpoint)
+        problem = prove_consistent(self.source, previous, checkpoint)
         if problem:
             self.tally.add(
                 "checkpoint-consistency",
@@ -263,15 +256,14 @@ class LogAuditor:
             )
 
 
-def prove_consistent(store: SqlStore[LogRows], old: _Signed | Checkpoint, new: _Signed | Checkpoint) -> str:
+def prove_consistent(source: AuditSource, old: _Signed | Checkpoint, new: _Signed | Checkpoint) -> str:
     """Why the stored tiles do not prove `new` extends `old` (requires old.size <= new.size); or ''."""
     if old.size == new.size:
         return "" if old.root == new.root else "two different roots for the same size"
     if old.size == 0:
         return ""
     try:
-        with store.reading() as log:
-            proof = consistency_proof(old.size, new.size, TileHashSource(log))
+        proof = source.consistency_proof(old.size, new.size)
         verify_consistency(old.size, new.size, proof, old.root, new.root)
     except (LookupError, MerkleError) as error:
         return str(error) or type(error).__name__

@@ -5,13 +5,13 @@ tampered with, so one that does not parse is a finding and the reading goes on p
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from eventsourcing.persistence import Notification, PersistenceError
 
 from ledger.application import Ledger
 from ledger.audit_report import Tally
+from ledger.audit_source import Integration
 from ledger.errors import StorageUnavailable
 from ledger.log_store import Leaf, LogCursor
 from ledger.sql import SqlStore
@@ -30,19 +30,10 @@ class LogRows(LogCursor):
             (start, stop, limit),
         )
 
-    def checkpoint_rows(self, low: int, high: int, limit: int) -> list[Any]:
-        """Up to `limit` checkpoint rows with size in [low, high], smallest first."""
-        return self.rows(
-            "SELECT * FROM {p}log_checkpoints WHERE size >= ? AND size <= ? ORDER BY size LIMIT ?",
-            (low, high, limit),
-        )
-
-    def checkpoint_row_up_to(self, size: int) -> Any | None:
-        """The row of the largest checkpoint of at most `size` leaves, or None."""
-        rows = self.rows(
-            "SELECT * FROM {p}log_checkpoints WHERE size <= ? ORDER BY size DESC LIMIT 1", (size,)
-        )
-        return rows[0] if rows else None
+    def checkpoint_rows(self, low: int, high: int, limit: int, *, newest_first: bool = False) -> list[Any]:
+        """Up to `limit` checkpoint rows with size in [low, high], smallest (or largest) first."""
+        query = "SELECT * FROM {p}log_checkpoints WHERE size >= ? AND size <= ? ORDER BY size "
+        return self.rows(query + ("DESC LIMIT ?" if newest_first else "LIMIT ?"), (low, high, limit))
 
     def last_notification_before(self, index: int) -> int:
         """The notification id of the last leaf before `index` (0 when there is none)."""
@@ -50,15 +41,6 @@ class LogRows(LogCursor):
             "SELECT MAX(notification_id) AS id FROM {p}log_leaves WHERE leaf_index < ?", (index,)
         )
         return int(rows[0]["id"] or 0)
-
-
-@dataclass(frozen=True)
-class Integration:
-    """How far integration had gone: the notification id reached, the tree size, its frontier."""
-
-    position: int
-    size: int
-    frontier: Frontier | None
 
 
 def integration_state(ledger: Ledger, tally: Tally) -> Integration:

@@ -5,31 +5,27 @@ leaves after it need auditing.
 
 from __future__ import annotations
 
-from ledger.application import Ledger
 from ledger.audit_log import prove_consistent
 from ledger.audit_report import Tally
-from ledger.audit_rows import LogRows
-from ledger.sql import SqlStore
+from ledger.audit_source import AuditSource
 from verification.checkpoint import Checkpoint, open_checkpoint
 from verification.errors import VerificationError
 
 
-def check_since(ledger: Ledger, tally: Tally, note: str) -> Checkpoint | None:
+def check_since(source: AuditSource, tally: Tally, note: str) -> Checkpoint | None:
     """The auditor's saved checkpoint, verified, and the ledger's newest checkpoint proved to extend it.
 
     None when the note does not verify with the ledger's log key (then there is nothing to extend).
     """
-    signer = ledger.tlog.signer
     try:
-        saved = open_checkpoint(note, signer.verifier, signer.origin)
+        saved = open_checkpoint(note, source.verifier, source.origin)
     except VerificationError as error:
         tally.add("checkpoint-signature", f"the saved checkpoint does not verify with the log's key: {error}")
         return None
-    store = SqlStore(ledger.recorder, ledger.tlog.store.schema, LogRows)
-    with store.reading() as log:
-        row = log.checkpoint_row_up_to(2**63 - 1)
+    rows = source.checkpoint_rows(0, 2**63 - 1, 1, newest_first=True)
+    row = rows[0] if rows else None
     try:
-        newest = open_checkpoint(str(row["note"]), signer.verifier, signer.origin) if row else None
+        newest = open_checkpoint(str(row["note"]), source.verifier, source.origin) if row else None
     except VerificationError as error:
         tally.add("since-consistency", f"the ledger's newest checkpoint does not verify: {error}")
         return saved
@@ -39,7 +35,7 @@ def check_since(ledger: Ledger, tally: Tally, note: str) -> Checkpoint | None:
             "since-consistency", f"the saved checkpoint is of size {saved.size}, but the ledger holds {held}"
         )
         return saved
-    problem = prove_consistent(store, saved, newest)
+    problem = prove_consistent(source, saved, newest)
     if problem:
         tally.add(
             "since-consistency",

@@ -24,7 +24,7 @@ from rich.text import Text
 from ledger.application import Ledger
 from ledger.audit import AuditReport, ProjectionViews, audit
 from ledger.audit_report import Tally
-from ledger.audit_rows import integration_state
+from ledger.audit_database import DatabaseSource
 from ledger.cli import DataDir, app, console, errors, opened
 
 view_openers: list[Callable[[Ledger], ProjectionViews]] = []
@@ -80,7 +80,7 @@ def audit_command(  # noqa: PLR0917 (typer reads options from parameters)
         raise typer.Exit(2)
     with opened(data_dir) as ledger:
         views = view_openers[0](ledger) if projections else None
-        size = integration_state(ledger, Tally()).size  # read defensively: the row may be tampered
+        size = DatabaseSource(ledger).integration(Tally()).size  # read defensively: the row may be tampered
         total = (
             None if note is not None else max((size if to_size is None else to_size) - (from_size or 0), 0)
         )
