@@ -9,11 +9,10 @@ looked up. Whatever does not parse is passed on as a problem for the checks to r
 
 from __future__ import annotations
 
-import base64
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from ledger.audit_report import Finding, Tally
+from ledger.audit_report import Tally
 from ledger.streams import Entry
 from verification.merkle import Frontier
 from verification.note import Verifier
@@ -117,27 +116,3 @@ class AuditSource(Protocol):
 
     def consistency_proof(self, old_size: int, new_size: int) -> list[bytes]:
         """A consistency proof from the stored tiles; LookupError or MerkleError when it cannot be made."""
-
-
-def encode_row(row: Row) -> Row:
-    """A row as JSON: bytes as {"b64": …}, everything else as stored."""
-    return {
-        name: {"b64": base64.b64encode(bytes(value)).decode()}
-        if isinstance(value, bytes | memoryview | bytearray)
-        else value
-        for name, value in row.items()
-    }
-
-
-def decode_row(row: Row) -> Row:
-    """A row from its JSON form (encode_row's inverse)."""
-    return {
-        name: base64.b64decode(value["b64"]) if isinstance(value, dict) and "b64" in value else value
-        for name, value in row.items()
-    }
-
-
-def add_findings(tally: Tally, findings: list[dict[str, Any]]) -> None:
-    """Findings a source made elsewhere (the server's side of an external audit), into this tally."""
-    for finding in findings:
-        tally.findings.append(Finding(**finding))

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
+import httpx
 import orjson
 import typer
 from rich.markup import escape
@@ -23,9 +25,12 @@ from rich.text import Text
 
 from ledger.application import Ledger
 from ledger.audit import AuditReport, ProjectionViews, audit
-from ledger.audit_report import Tally
 from ledger.audit_database import DatabaseSource
-from ledger.cli import DataDir, app, console, errors, opened
+from ledger.audit_http import HttpSource
+from ledger.audit_report import Tally
+from ledger.audit_source import AuditSource
+from ledger.cli import DataDir, app, console, errors, opened, refusals
+from ledger.errors import StorageUnavailable
 
 view_openers: list[Callable[[Ledger], ProjectionViews]] = []
 """How `--projections` opens the read models: projections.cli registers it when imported (imports
@@ -61,6 +66,13 @@ def audit_command(  # noqa: PLR0917 (typer reads options from parameters)
             help="Also rebuild the read models in a scratch database and compare the live views",
         ),
     ] = False,
+    url: Annotated[
+        str | None, typer.Option(help="Audit a remote ledger through its HTTP API (no database access)")
+    ] = None,
+    token: Annotated[str | None, typer.Option(help="Auditor token for --url", envvar="LEDGER_TOKEN")] = None,
+    log_key: Annotated[
+        str | None, typer.Option(help="Pinned log key for --url (default: the one the server serves)")
+    ] = None,
     data_dir: DataDir = None,
 ) -> None:
     """Replay the ledger: chains, commitments, issuers, log, checkpoints. Exit 0 only if all hold."""
@@ -78,28 +90,71 @@ def audit_command(  # noqa: PLR0917 (typer reads options from parameters)
             "[bold red]refused[/]: the projection check needs the read models: run the full `ledger` command"
         )
         raise typer.Exit(2)
-    with opened(data_dir) as ledger:
-        views = view_openers[0](ledger) if projections else None
-        size = DatabaseSource(ledger).integration(Tally()).size  # read defensively: the row may be tampered
-        total = (
-            None if note is not None else max((size if to_size is None else to_size) - (from_size or 0), 0)
-        )
-        with _progress() as progress:
-            task = progress.add_task("auditing", total=total)
-            report = audit(
-                ledger,
-                from_size=from_size,
-                to_size=to_size,
-                since_checkpoint=note,
-                projections=views,
-                progress=lambda entries: progress.advance(task, entries),
-            )
+    ranges = Ranges(from_size, to_size, note)
+    if url is not None:
+        report = _audit_remote(url, token, log_key, ranges, projections=projections)
+    else:
+        with opened(data_dir) as ledger:
+            views = view_openers[0](ledger) if projections else None
+            report = _audit_with_progress(ledger, DatabaseSource(ledger), ranges, views)
     print_report(report)
     if json_file is not None:
         json_file.write_bytes(orjson.dumps(report.to_json(), option=orjson.OPT_INDENT_2) + b"\n")
         console.print(f"report written to {json_file}")
     if not report.ok:
         raise typer.Exit(1)
+
+
+@dataclass(frozen=True)
+class Ranges:
+    """What part of the log to audit: a range of leaves, or what came after a saved checkpoint."""
+
+    from_size: int | None
+    to_size: int | None
+    since: str | None
+
+
+def _audit_remote(
+    url: str, token: str | None, log_key: str | None, ranges: Ranges, *, projections: bool
+) -> AuditReport:
+    """Audit through the HTTP API with an auditor token: the same checks over an HttpSource."""
+    if not token:
+        errors.print("[bold red]refused[/]: --url needs an auditor --token (or LEDGER_TOKEN)")
+        raise typer.Exit(2)
+    if projections:
+        errors.print("[bold red]refused[/]: --projections needs the ledger's database; not with --url")
+        raise typer.Exit(2)
+    with refusals():
+        try:
+            source = HttpSource(url, token, log_key=log_key)
+            try:
+                return _audit_with_progress(source, source, ranges, None)
+            finally:
+                source.close()
+        except httpx.HTTPError as error:
+            raise StorageUnavailable(f"the ledger at {url} cannot be reached: {error}") from error
+        except (KeyError, TypeError, ValueError) as error:
+            raise StorageUnavailable(
+                f"the ledger at {url} answered what an audit cannot read: {error}"
+            ) from error
+
+
+def _audit_with_progress(
+    target: Ledger | AuditSource, source: AuditSource, ranges: Ranges, views: ProjectionViews | None
+) -> AuditReport:
+    size = source.integration(Tally()).size  # read defensively: the row may be tampered
+    end = size if ranges.to_size is None else ranges.to_size
+    total = None if ranges.since is not None else max(end - (ranges.from_size or 0), 0)
+    with _progress() as progress:
+        task = progress.add_task("auditing", total=total)
+        return audit(
+            target,
+            from_size=ranges.from_size,
+            to_size=ranges.to_size,
+            since_checkpoint=ranges.since,
+            projections=views,
+            progress=lambda entries: progress.advance(task, entries),
+        )
 
 
 def print_report(report: AuditReport) -> None:

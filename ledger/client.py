@@ -104,7 +104,11 @@ class LedgerClient:
         if signed.entry_hash != entry_hash(entry) or signed.entry_hash != receipt.get("entry_hash"):
             raise BadReceipt("the signed receipt names another entry than the one returned")
 
-    def _request(self, method: str, path: str, **kwargs: Any) -> Any:
+    def get(self, path: str, *, params: dict[str, Any] | None = None, text: bool = False) -> Any:
+        """A GET answered with JSON (or text), retried as every request is."""
+        return self._request("GET", path, params=params, text=text)
+
+    def _request(self, method: str, path: str, *, text: bool = False, **kwargs: Any) -> Any:
         """One request, retried on connection failures and on 408/429/5xx with a growing pause."""
         for attempt in range(self.attempts):
             try:
@@ -114,7 +118,7 @@ class LedgerClient:
                     raise
             else:
                 if response.status_code < 400:
-                    return response.json()
+                    return response.text if text else response.json()
                 if response.status_code not in RETRYABLE or attempt == self.attempts - 1:
                     raise RemoteRefusal(response.status_code, _problem(response))
             time.sleep(self.backoff * 2**attempt)
