@@ -84,7 +84,9 @@ def demo(
         summary = run_demo(data_dir, console, base_url)
     tokens = summary["tokens"]
     console.rule("try it")
-    console.print(f"verify page and API: {base_url}/docs   (log key: {escape(summary['log_verifier_key'])})")
+    console.print(f"verify page:     {base_url}/verify   (try the files in {data_dir / 'bundles'})")
+    console.print(f"learner sign-in: {base_url}/sign-in  (with a learner token below)")
+    console.print(f"API and docs:    {base_url}/docs     (log key: {escape(summary['log_verifier_key'])})")
     console.print(f"registrar token: {tokens['registrar']}")
     console.print(f"auditor token:   {tokens['auditor']}")
     for slug, token in tokens["issuers"].items():

@@ -14,7 +14,9 @@ from rich.markup import escape
 
 from ledger import bootstrap, examples
 from ledger.application import Ledger
+from ledger.bundles import build_bundle
 from ledger.errors import ConfigurationError, LedgerError, describe
+from ledger.indexes import CredentialClaim, credential_claim_id
 from ledger.keyfile import write_key_file
 from ledger.posting import post_batch
 from ledger.settings import Settings
@@ -142,6 +144,8 @@ def _populate(ledger: Ledger, data_dir: Path, console: Console) -> dict[str, Any
     console.rule("the transparency log")
     console.print(f"{checkpoint.size} entries are leaves of the log; its signed checkpoint:")
     console.print(checkpoint.note, markup=False, highlight=False, soft_wrap=True)
+    _write_bundles(ledger, credentials, data_dir / "bundles")
+    console.print(f"a proof bundle of every credential, to try on the verify page: {data_dir / 'bundles'}")
     examples_by_kind = {
         "assessment": examples.assessment(wjec.did, first),
         "award": examples.award(uni.did, first),
@@ -163,6 +167,17 @@ def _populate(ledger: Ledger, data_dir: Path, console: Console) -> dict[str, Any
         ],
         "learners": learners,
     }
+
+
+def _write_bundles(ledger: Ledger, credentials: list[dict[str, Any]], folder: Path) -> None:
+    """Each recorded credential's proof bundle as `<n>-<kind>-<state>.json`, for the verify page."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for number, item in enumerate(credentials, start=1):
+        bundle = build_bundle(ledger, item["id"])
+        claim = ledger.find(credential_claim_id(item["id"]), CredentialClaim)
+        state = claim.state if claim is not None else "unknown"
+        path = folder / f"{number:02d}-{item['kind']}-{state}.json"
+        path.write_bytes(orjson.dumps(bundle, option=orjson.OPT_INDENT_2))
 
 
 def _tokens(ledger: Ledger, issuers: dict[str, DemoIssuer], learners: list[dict[str, Any]]) -> dict[str, Any]:

@@ -208,7 +208,7 @@ def read_verdict(report: Mapping[str, Any], bundle: object, log_key: str, langua
         language.gettext(meaning),
         checks,
         _facts(bundle, language),
-        _details(bundle, report),
+        _details(bundle, report, language),
         status,
     )
 
@@ -292,7 +292,7 @@ def _facts(bundle: object, language: Language) -> dict[str, str]:
     return {name: value for name, value in facts.items() if value}
 
 
-def _details(bundle: object, report: Mapping[str, Any]) -> dict[str, str]:
+def _details(bundle: object, report: Mapping[str, Any], language: Language) -> dict[str, str]:
     parsed = _parsed(bundle)
     details: dict[str, str] = {}
     if parsed is not None:
@@ -301,8 +301,10 @@ def _details(bundle: object, report: Mapping[str, Any]) -> dict[str, str]:
         details["issuer"] = parsed.issuer_registry.did
         if isinstance(proof, Mapping):
             details["key"] = str(proof.get("verificationMethod", ""))
-        details["leaf"] = str(parsed.proof.index)
+        details["leaf"] = language.number(parsed.proof.index)
     checkpoint = report.get("checkpoint")
     if isinstance(checkpoint, Mapping):
-        details["checkpoint"] = f"{checkpoint['origin']} · {checkpoint['size']} · {checkpoint['root']}"
+        details["origin"] = str(checkpoint["origin"])
+        details["size"] = language.number(int(checkpoint["size"]))
+        details["root"] = str(checkpoint["root"])
     return details

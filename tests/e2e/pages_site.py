@@ -38,7 +38,8 @@ CHROMIUM_FLAGS = [
 ]
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]
 DESKTOP = {"width": 1280, "height": 900}
-PHONE = {"width": 390, "height": 844}
+PHONE = {"width": 360, "height": 780}
+ZOOMED = {"width": DESKTOP["width"] // 2, "height": DESKTOP["height"] // 2}
 
 
 def require_browser() -> None:
@@ -108,11 +109,17 @@ def axe_violations(page: Any) -> list[str]:
 
 
 def check_page(page: Any, name: str) -> None:
-    """Assert axe finds nothing, at desktop and phone width, and save a screenshot of each."""
+    """Assert axe finds nothing and nothing scrolls sideways, at desktop width, at 200% zoom (half
+    the width in CSS pixels) and at phone width; save a screenshot of the desktop and phone views."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    for width, viewport in (("desktop", DESKTOP), ("phone", PHONE)):
+    for width, viewport in (("desktop", DESKTOP), ("zoom-200", ZOOMED), ("phone", PHONE)):
         page.set_viewport_size(viewport)
         violations = axe_violations(page)
         assert violations == [], f"{name} ({width}): axe found {violations}"
-        page.screenshot(path=str(SCREENSHOTS / f"{name}-{width}.png"), full_page=True)
+        overflow = page.evaluate(
+            "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        )
+        assert overflow <= 0, f"{name} ({width}): the page scrolls sideways by {overflow} px"
+        if width != "zoom-200":
+            page.screenshot(path=str(SCREENSHOTS / f"{name}-{width}.png"), full_page=True)
     page.set_viewport_size(DESKTOP)
