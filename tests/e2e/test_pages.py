@@ -90,7 +90,9 @@ def test_a_share_made_on_the_page_opens_and_revokes(pages: TestClient, world: Wo
     assert shared.status_code == 200 and 'data-state="genuine"' in shared.text
     uuid = world.credential.removeprefix("urn:uuid:")
     download = visitor.get(f"{link.group(1)}/bundles/{uuid}.json")
-    assert download.status_code == 200 and orjson.loads(download.content)["credential"]["id"] == world.credential
+    assert (
+        download.status_code == 200 and orjson.loads(download.content)["credential"]["id"] == world.credential
+    )
 
     revoked = pages.post(f"/me/shares/{grant.id}/revoke", data={"csrf": csrf}, follow_redirects=False)
     assert revoked.status_code == 303
@@ -142,7 +144,10 @@ def test_forms_from_another_site_are_refused(pages: TestClient, world: World) ->
         headers={"origin": "https://evil.example"},
     )
     assert answer.status_code == 403
-    assert pages.post("/sign-in", data={"token": "x"}, headers={"origin": "https://evil.example"}).status_code == 403
+    assert (
+        pages.post("/sign-in", data={"token": "x"}, headers={"origin": "https://evil.example"}).status_code
+        == 403
+    )
     assert world.ledger.shares.list(world.learner) == before
 
 
@@ -201,7 +206,9 @@ def test_verify_page_with_a_share_opens_the_shared_record(pages: TestClient, wor
 
 
 def test_api_routes_still_speak_problem_json(pages: TestClient) -> None:
-    answer = pages.post("/v1/verify", content=b"a=1", headers={"content-type": "application/x-www-form-urlencoded"})
+    answer = pages.post(
+        "/v1/verify", content=b"a=1", headers={"content-type": "application/x-www-form-urlencoded"}
+    )
     assert answer.status_code == 415 and answer.headers["content-type"] == "application/problem+json"
     assert pages.get("/v1/nowhere").headers["content-type"] == "application/problem+json"
     assert pages.get("/nowhere").headers["content-type"].startswith("text/html")
