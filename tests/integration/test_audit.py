@@ -494,3 +494,37 @@ def test_memory_does_not_grow_with_the_ledger(backend: Backend, ledger: Ledger, 
     # With tiles in play: one changed tile breaks the consistency proof between the two checkpoints.
     tamper(backend, "UPDATE log_tiles SET hash = ? WHERE level = 1 AND node_index = 0", (bytes(32),))
     assert [finding.check for finding in audit(ledger).findings] == ["checkpoint-consistency"]
+
+
+def test_memory_does_not_grow_with_one_streams_length(ledger: Ledger, university: Issuer) -> None:
+    # One learner: every credential lands in one stream, so an audit that read whole streams (every
+    # sealed credential of the learner, to open one) would hold eight times more for the long one.
+    learner = ledger.register_learner("1000000000", "L", "2000-01-01")
+
+    def grow(count: int) -> None:
+        for start in range(0, count, 100):
+            batch = min(100, count - start)
+            posted(
+                ledger,
+                *(
+                    examples.sign(examples.award(university.did, learner), university.key)
+                    for _ in range(batch)
+                ),
+            )
+        checkpoint(ledger)
+
+    def peak() -> tuple[int, AuditReport]:
+        tracemalloc.start()
+        try:
+            report = audit(ledger, page=50)
+            return tracemalloc.get_traced_memory()[1], report
+        finally:
+            tracemalloc.stop()
+
+    grow(100)
+    short, report = peak()
+    assert report.ok and report.counted["credentials"] == 100
+    grow(700)
+    long, report = peak()
+    assert report.ok and report.counted["credentials"] == 800
+    assert long < 1.5 * short, (short, long)  # a stream eight times longer, about the same peak
