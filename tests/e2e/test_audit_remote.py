@@ -160,6 +160,21 @@ def test_each_attack_is_found_and_located_remotely(
         assert [f for f in external.findings if f.check == where]
 
 
+def test_ranges_and_incremental_audits_give_the_same_verdict_remotely(
+    client: TestClient, scene: Scene
+) -> None:
+    source = HttpSource("http://testserver", scene.auditor, http=client)
+    saved = scene.attacker.run("SELECT note FROM log_checkpoints ORDER BY size LIMIT 1")[0][0]
+    for options in ({"from_size": 3, "to_size": 7}, {"since_checkpoint": saved}):
+        external = audit(source, page=3, **options)
+        assert external.ok, external.findings
+        assert verdict(external) == verdict(audit(scene.ledger, page=3, **options))
+    edit_entry_field(scene)  # an entry in the part the saved checkpoint already covered
+    external = audit(source, since_checkpoint=saved)
+    assert not external.ok
+    assert verdict(external) == verdict(audit(scene.ledger, since_checkpoint=saved))
+
+
 def test_audit_routes_are_for_auditors_only(client: TestClient, scene: Scene) -> None:
     learner_token, _ = scene.ledger.tokens.create("learner", learner=scene.learner)
     for path in ("/v1/audit/records?start=1&stop=10", "/v1/log/checkpoints", "/v1/audit/state"):
