@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
-import httpx
 import orjson
 import typer
 from rich.markup import escape
@@ -26,7 +25,6 @@ from rich.text import Text
 from ledger.application import Ledger
 from ledger.audit import AuditReport, ProjectionViews, audit
 from ledger.audit_database import DatabaseSource
-from ledger.audit_http import HttpSource
 from ledger.audit_report import Tally
 from ledger.audit_source import AuditSource
 from ledger.cli import DataDir, app, console, errors, opened, refusals
@@ -124,6 +122,10 @@ def _audit_remote(
     if projections:
         errors.print("[bold red]refused[/]: --projections needs the ledger's database; not with --url")
         raise typer.Exit(2)
+    import httpx  # only here: a local audit does not load the HTTP client
+
+    from ledger.audit_http import HttpSource
+
     with refusals():
         try:
             source = HttpSource(url, token, log_key=log_key)
