@@ -109,7 +109,7 @@ class LedgerClient:
         return self._request("GET", path, params=params, text=text)
 
     def _request(self, method: str, path: str, *, text: bool = False, **kwargs: Any) -> Any:
-        """One request, retried on connection failures and on 408/429/5xx with a growing pause."""
+        """One request, retried on connection failures, 408/429/5xx and stream conflicts, pausing longer."""
         for attempt in range(self.attempts):
             try:
                 response = self.http.request(method, path, headers=self.headers, **kwargs)
@@ -119,10 +119,20 @@ class LedgerClient:
             else:
                 if response.status_code < 400:
                     return response.text if text else response.json()
-                if response.status_code not in RETRYABLE or attempt == self.attempts - 1:
+                if not _retryable(response) or attempt == self.attempts - 1:
                     raise RemoteRefusal(response.status_code, _problem(response))
             time.sleep(self.backoff * 2**attempt)
         raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _retryable(response: httpx.Response) -> bool:
+    """Worth sending again: a transient status, or a 409 saying concurrent writers collided."""
+    if response.status_code in RETRYABLE:
+        return True
+    # a stream conflict recorded nothing, and posting is idempotent: the same request may succeed
+    return response.status_code == 409 and str(_problem(response).get("type", "")).endswith(
+        "/stream-conflict"
+    )
 
 
 def _problem(response: httpx.Response) -> dict[str, Any]:
