@@ -44,6 +44,7 @@ from ledger.indexes import (
     uln_claim_id,
 )
 from ledger.learners import LearnerStream, check_uln
+from ledger.master_keys import MasterKeyRing
 from ledger.registry import ORGANISATION_KINDS, Organisation, organisation_id
 from ledger.sealing import DataKey, MasterKey, SealBroken
 from ledger.storage import LearnerKeyRow, LedgerRecorder
@@ -103,14 +104,14 @@ class Ledger(Application[UUID]):
         self,
         env: dict[str, str],
         *,
-        master_key: MasterKey,
+        master_key: MasterKey | MasterKeyRing,
         did_host: str,
         max_credential_bytes: int = 64 * 1024,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         log_signer: LogSigner | None = None,
     ) -> None:
         super().__init__(env)
-        self.master_key = master_key
+        self.master_key = master_key if isinstance(master_key, MasterKeyRing) else MasterKeyRing(master_key)
         self.did_host = did_host
         self.max_credential_bytes = max_credential_bytes
         self.clock = clock
@@ -272,7 +273,7 @@ class Ledger(Application[UUID]):
             claim = UlnClaim(digest=digest, learner=learner, entry_hash=entry_hash(entry))
             return [LearnerStream(entry=entry, sealed=sealed), claim]
 
-        wrapped = LearnerKeyRow(learner, self.master_key.wrap(learner, data_key))
+        wrapped = LearnerKeyRow(learner, self.master_key.wrap(learner, data_key), self.master_key.key_id)
         self.commit(build, learner_keys=[wrapped])
         return learner
 
@@ -288,10 +289,10 @@ class Ledger(Application[UUID]):
 
     def data_key(self, learner: str) -> DataKey:
         """The learner's data key, unwrapped; LearnerDataErased when it was destroyed."""
-        wrapped = self._recorder().select_learner_key(learner)
+        wrapped = self._recorder().select_learner_key_row(learner)
         if wrapped is None:
             raise LearnerDataErased(f"the data key of {learner} no longer exists")
-        return self.master_key.unwrap(learner, wrapped)
+        return self.master_key.unwrap(learner, wrapped.wrapped_key, wrapped.master_key_id)
 
     def opened(self, learner: str, seq: int) -> tuple[dict[str, Any], bytes]:
         """What entry `seq` of a learner's stream commits to, and its salt, decrypted.

@@ -13,9 +13,11 @@ from eventsourcing.persistence import PersistenceError
 
 from ledger.application import Ledger
 from ledger.errors import ConfigurationError, StorageUnavailable
+from ledger.key_store import KeyStore
 from ledger.log import TransparencyLog
 from ledger.log_signer import LogSigner
 from ledger.log_store import LogStore
+from ledger.master_keys import MasterKeyRing
 from ledger.migrations import apply_migrations, ensure_schema, pending_migrations
 from ledger.sealing import MasterKey
 from ledger.settings import LOG_KEY_FILE, MASTER_KEY_FILE, Settings
@@ -38,7 +40,7 @@ def open_ledger(
 ) -> Ledger:
     """Open the ledger the settings describe; refuse a database whose migrations are behind."""
     database = database_of(settings)
-    master_key = MasterKey(settings.master_key_bytes())
+    master_key = MasterKeyRing.from_settings(settings)
     if database.backend == "sqlite" and not Path(database.env["SQLITE_DBNAME"]).exists():
         raise ConfigurationError(
             f"there is no ledger at {database.env['SQLITE_DBNAME']}; run `ledger init` first"
@@ -60,6 +62,7 @@ def open_ledger(
         )
     except PersistenceError as error:
         raise StorageUnavailable(f"cannot open the event store at {_safe(database.url)}: {error}") from error
+    ledger.master_key.attach(KeyStore(SqlStore(ledger.recorder, database.schema, SqlCursor)))
     ledger.tlog = TransparencyLog(ledger, LogStore(ledger.recorder, database.schema), signer, clock)
     ledger.tokens = TokenStore(SqlStore(ledger.recorder, database.schema, SqlCursor), clock)
     ledger.shares = ShareStore(SqlStore(ledger.recorder, database.schema, SqlCursor), clock)

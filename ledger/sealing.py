@@ -1,11 +1,13 @@
 """Per-learner encryption: data keys wrapped by the master key, payloads sealed with XChaCha20-Poly1305.
 
 Every ciphertext is bound to its learner and purpose through the associated data, so a sealed
-payload or wrapped key copied onto another learner fails to open.
+payload or wrapped key copied onto another learner fails to open. Each master key has a key id (a
+fingerprint) recorded beside what it wraps, so a rotated ledger knows which key opens each row.
 """
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 
 import nacl.exceptions
@@ -16,6 +18,8 @@ KEY_SIZE = nacl.secret.Aead.KEY_SIZE
 _WRAP_CONTEXT = b"learner-ledger/v1/data-key/"
 _SEAL_CONTEXT = b"learner-ledger/v1/sealed/"
 _INDEX_CONTEXT = b"learner-ledger/v1/uln-index"
+_INDEX_WRAP_CONTEXT = b"learner-ledger/v1/index-key/"
+_KEY_ID_CONTEXT = b"learner-ledger/v1/master-key-id\x00"
 
 
 class SealBroken(Exception):
@@ -59,6 +63,8 @@ class MasterKey:
             raise ValueError(f"the master key is {KEY_SIZE} bytes, not {len(key)}")
         self._box = nacl.secret.Aead(key)
         self._index_key = hmac.digest(key, _INDEX_CONTEXT, "sha256")
+        self.key_id = hashlib.sha256(_KEY_ID_CONTEXT + key).hexdigest()[:16]
+        """The key's fingerprint: names it in the key store without revealing it."""
 
     def wrap(self, learner_id: str, data_key: DataKey) -> bytes:
         """The learner's data key encrypted under the master key, bound to the learner."""
@@ -74,7 +80,27 @@ class MasterKey:
 
     def uln_digest(self, uln: str) -> bytes:
         """A keyed digest of a ULN: unique per ULN, useless to anyone without the master key."""
-        return hmac.digest(self._index_key, uln.encode("ascii"), "sha256")
+        return digest_uln(self._index_key, uln)
+
+    def derived_index_key(self) -> bytes:
+        """The ULN index key derived from this master key (how a ledger that never rotated keys it)."""
+        return self._index_key
+
+    def wrap_index_key(self, name: str, index_key: bytes) -> bytes:
+        """An index key encrypted under the master key, bound to its name."""
+        return bytes(self._box.encrypt(index_key, _INDEX_WRAP_CONTEXT + name.encode()))
+
+    def unwrap_index_key(self, name: str, wrapped: bytes) -> bytes:
+        """An index key from its wrapped form, or raise SealBroken."""
+        try:
+            return bytes(self._box.decrypt(wrapped, _INDEX_WRAP_CONTEXT + name.encode()))
+        except nacl.exceptions.CryptoError as error:
+            raise SealBroken(f"the index key {name!r} does not unwrap") from error
 
     def __repr__(self) -> str:
         return "MasterKey(…)"
+
+
+def digest_uln(index_key: bytes, uln: str) -> bytes:
+    """A keyed digest of a ULN under an index key (HMAC-SHA-256)."""
+    return hmac.digest(index_key, uln.encode("ascii"), "sha256")

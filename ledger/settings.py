@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     master_key: SecretStr | None = Field(
         default=None, description="base64 of 32 bytes that wrap learner data keys"
     )
+    previous_master_keys: SecretStr | None = Field(
+        default=None, description="comma-separated base64 master keys still read during a rotation"
+    )
     log_signing_key: SecretStr | None = Field(
         default=None, description="C2SP signed-note private key (PRIVATE+KEY+…) of the log"
     )
@@ -76,18 +79,21 @@ class Settings(BaseSettings):
     def master_key_bytes(self) -> bytes:
         """The 32-byte master key: from LEDGER_MASTER_KEY, else (development) the data folder."""
         text = self._secret(self.master_key, MASTER_KEY_FILE, "LEDGER_MASTER_KEY", MAKE_MASTER_KEY)
-        try:
-            key = base64.b64decode(text, validate=True)
-        except binascii.Error:
-            key = b""
-        if len(key) != 32:
-            raise ConfigurationError(
-                "LEDGER_MASTER_KEY must be base64 of exactly 32 random bytes; make one with: "
-                + MAKE_MASTER_KEY
-            )
-        if key == bytes(32):
-            raise ConfigurationError("LEDGER_MASTER_KEY is all zeros; make one with: " + MAKE_MASTER_KEY)
-        return key
+        return _master_key(text, "LEDGER_MASTER_KEY")
+
+    def previous_master_key_bytes(self) -> list[bytes]:
+        """Master keys a rotation moves away from (LEDGER_PREVIOUS_MASTER_KEYS); never read from files."""
+        if self.previous_master_keys is None:
+            return []
+        keys: list[bytes] = []
+        for number, text in enumerate(self.previous_master_keys.get_secret_value().split(","), 1):
+            name = f"LEDGER_PREVIOUS_MASTER_KEYS (key {number})"
+            if text.strip().lower() in _PLACEHOLDERS:
+                raise ConfigurationError(
+                    f"{name} is empty or a placeholder; make one with: {MAKE_MASTER_KEY}"
+                )
+            keys.append(_master_key(text.strip(), name))
+        return keys
 
     def log_signing_key_text(self) -> str:
         """The log's signer key (C2SP PRIVATE+KEY+… form): from the environment or data folder."""
@@ -116,3 +122,18 @@ class Settings(BaseSettings):
                 f"no {variable} and no {path}; run `ledger init --data-dir {self.data_dir}` first"
             )
         return path.read_text(encoding="ascii").strip()
+
+
+def _master_key(text: str, variable: str) -> bytes:
+    """32 non-zero key bytes from base64 text, or a ConfigurationError naming the variable."""
+    try:
+        key = base64.b64decode(text, validate=True)
+    except binascii.Error:
+        key = b""
+    if len(key) != 32:
+        raise ConfigurationError(
+            f"{variable} must be base64 of exactly 32 random bytes; make one with: " + MAKE_MASTER_KEY
+        )
+    if key == bytes(32):
+        raise ConfigurationError(f"{variable} is all zeros; make one with: " + MAKE_MASTER_KEY)
+    return key

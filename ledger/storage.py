@@ -28,6 +28,8 @@ class LearnerKeyRow:
 
     learner_id: str
     wrapped_key: bytes
+    master_key_id: str | None = None
+    """The id of the master key that wraps it (None: written before key ids were recorded)."""
 
 
 class LedgerRecorder(Protocol):
@@ -35,6 +37,9 @@ class LedgerRecorder(Protocol):
 
     def select_learner_key(self, learner_id: str) -> bytes | None:
         """The learner's wrapped data key, or None when it never existed or was destroyed."""
+
+    def select_learner_key_row(self, learner_id: str) -> LearnerKeyRow | None:
+        """The learner's wrapped data key and its master key id, or None."""
 
 
 class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
@@ -47,8 +52,8 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
         rows: Sequence[LearnerKeyRow] = kwargs.get("learner_keys", ())
         if rows:
             c.executemany(
-                "INSERT INTO learner_keys (learner_id, wrapped_key) VALUES (?, ?)",
-                [(row.learner_id, row.wrapped_key) for row in rows],
+                "INSERT INTO learner_keys (learner_id, wrapped_key, master_key_id) VALUES (?, ?, ?)",
+                [(row.learner_id, row.wrapped_key, row.master_key_id) for row in rows],
             )
         return ids
 
@@ -59,6 +64,15 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
             row = c.fetchone()
         return None if row is None else bytes(row[0])
 
+    def select_learner_key_row(self, learner_id: str) -> LearnerKeyRow | None:
+        """The learner's wrapped data key and its master key id, or None."""
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(
+                "SELECT wrapped_key, master_key_id FROM learner_keys WHERE learner_id = ?", (learner_id,)
+            )
+            row = c.fetchone()
+        return None if row is None else LearnerKeyRow(learner_id, bytes(row[0]), row[1])
+
 
 class LedgerPostgresRecorder(PostgresApplicationRecorder):
     """The library's PostgreSQL recorder, also writing learner keys in the events' transaction."""
@@ -66,10 +80,12 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
     def __init__(self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events") -> None:
         super().__init__(datastore, events_table_name=events_table_name)
         table = Identifier(datastore.schema, "learner_keys")
-        self.insert_key_statement = SQL("INSERT INTO {} (learner_id, wrapped_key) VALUES (%s, %s)").format(
-            table
-        )
-        self.select_key_statement = SQL("SELECT wrapped_key FROM {} WHERE learner_id = %s").format(table)
+        self.insert_key_statement = SQL(
+            "INSERT INTO {} (learner_id, wrapped_key, master_key_id) VALUES (%s, %s, %s)"
+        ).format(table)
+        self.select_key_statement = SQL(
+            "SELECT wrapped_key, master_key_id FROM {} WHERE learner_id = %s"
+        ).format(table)
 
     def _insert_events(
         self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
@@ -77,7 +93,7 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
         super()._insert_events(curs, stored_events, **kwargs)
         rows: Sequence[LearnerKeyRow] = kwargs.get("learner_keys", ())
         for row in rows:
-            curs.execute(self.insert_key_statement, (row.learner_id, row.wrapped_key))
+            curs.execute(self.insert_key_statement, (row.learner_id, row.wrapped_key, row.master_key_id))
 
     def select_learner_key(self, learner_id: str) -> bytes | None:
         """The learner's wrapped data key, or None."""
@@ -85,6 +101,15 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
             curs.execute(self.select_key_statement, (learner_id,))
             row = curs.fetchone()
         return None if row is None else bytes(row["wrapped_key"])
+
+    def select_learner_key_row(self, learner_id: str) -> LearnerKeyRow | None:
+        """The learner's wrapped data key and its master key id, or None."""
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(self.select_key_statement, (learner_id,))
+            row = curs.fetchone()
+        if row is None:
+            return None
+        return LearnerKeyRow(learner_id, bytes(row["wrapped_key"]), row["master_key_id"])
 
 
 @dataclass(frozen=True)
