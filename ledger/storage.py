@@ -155,7 +155,9 @@ def parse_database_url(url: str, *, schema: str | None = None) -> Database:
             "POSTGRES_PORT": str(parts.port or 5432),
             "POSTGRES_USER": unquote(parts.username or "postgres"),
             "POSTGRES_PASSWORD": unquote(parts.password or ""),
-            "POSTGRES_CONNECT_TIMEOUT": "5",
+            # How long a request waits for a pooled connection; the library retries each call ten
+            # times, so while the database is away a request answers 503 after ~12 s, not ~50 s.
+            "POSTGRES_CONNECT_TIMEOUT": "1",
             "POSTGRES_LOCK_TIMEOUT": "10",
             "POSTGRES_POOL_SIZE": "5",
             "APPLICATION_RECORDER_TOPIC": "ledger.storage:LedgerPostgresRecorder",
