@@ -86,11 +86,37 @@ def problem(status: int, slug: str, detail: str, **extra: Any) -> Response:
     )
 
 
+def document_problems(schema: dict[str, Any]) -> dict[str, Any]:
+    """Say in the OpenAPI schema what every route really answers: a route reading a body may refuse
+    it with BODY_PROBLEMS, and a 422 is a problem (FastAPI documents its own validation shape)."""
+    for item in schema.get("paths", {}).values():
+        for operation in item.values():
+            responses = operation.setdefault("responses", {})
+            if "requestBody" in operation:
+                for status, slug in BODY_PROBLEMS.items():
+                    responses.setdefault(
+                        str(status),
+                        {"description": slug, "content": {MEDIA_TYPE: {"schema": PROBLEM_SCHEMA}}},
+                    )
+            invalid = responses.get("422")
+            if invalid is not None and MEDIA_TYPE not in invalid.get("content", {}):
+                invalid["content"] = {MEDIA_TYPE: {"schema": PROBLEM_SCHEMA}}
+    return schema
+
+
 def install(app: FastAPI) -> None:
     """Map every error to a problem: ledger refusals, bad requests, unknown routes, and bugs (500).
 
     A page request from a browser gets the same status as an HTML page (api.pages.errors).
     """
+    build_schema = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = document_problems(build_schema())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
     @app.exception_handler(LedgerError)
     async def ledger_error(request: Request, error: LedgerError) -> Response:
@@ -111,7 +137,10 @@ def install(app: FastAPI) -> None:
     async def http_error(request: Request, error: HTTPException) -> Response:
         if is_page(request):
             return error_page(request, error.status_code, str(error.detail))
-        slug = {404: "not-found", 405: "method-not-allowed"}.get(error.status_code, "http-error")
+        # FastAPI answers a body that is not JSON with a bare 400: the documented malformed-json
+        slug = {400: "malformed-json", 404: "not-found", 405: "method-not-allowed"}.get(
+            error.status_code, "http-error"
+        )
         return problem(error.status_code, slug, str(error.detail))
 
     @app.exception_handler(DataError)
