@@ -8,6 +8,7 @@ the application service against the registry.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -76,6 +77,24 @@ def parse_instant(value: object, where: str) -> datetime:
     return instant
 
 
+def _refuse_unnormalised(value: object) -> None:
+    """Refuse any string or key not in Unicode NFC: JCS does not normalise, so the same visible text
+    could be signed, and recorded, as different bytes. Requires a value canonical_json accepted."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if not unicodedata.is_normalized("NFC", item):
+                raise MalformedCredential(
+                    f"string {item[:40]!r} is not in Unicode NFC; normalise it before signing"
+                )
+        elif isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+
+
 def parse_credential(document: object, max_bytes: int) -> Credential:
     """Check a signed credential's VC 2.0 shape and its kind's subject fields."""
     if not isinstance(document, dict):
@@ -88,6 +107,7 @@ def parse_credential(document: object, max_bytes: int) -> Credential:
         raise CredentialTooLarge(
             f"the credential is {len(canonical)} bytes in canonical form; the limit is {max_bytes}"
         )
+    _refuse_unnormalised(document)
     credential_id = document.get("id")
     if not isinstance(credential_id, str) or not is_uuid_urn(credential_id):
         raise MalformedCredential(f"id must be a lower-case urn:uuid, got {credential_id!r}")

@@ -11,7 +11,7 @@ import base64
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
@@ -46,6 +46,9 @@ from verification.entries import commitment, entry_hash
 from verification.errors import BadSignature, KeyFormatError, MalformedJSON
 from verification.keys import VerifyKey
 from verification.statements import sign_receipt
+
+MAX_FUTURE = timedelta(days=366)
+"""How far ahead of receipt a credential's validFrom may be (an offer for next year, not 2999)."""
 
 
 @dataclass(frozen=True)
@@ -132,6 +135,10 @@ class _Batch:
     def add(self, document: object) -> Receipt:
         """Check one credential and, when every check passes, record it in memory."""
         credential = parse_credential(self._as_json(document), self.ledger.max_credential_bytes)
+        if credential.valid_from > self.now + MAX_FUTURE:
+            raise MalformedCredential(
+                f"validFrom {rfc3339(credential.valid_from)} is more than a year in the future"
+            )
         organisation = self._issuer(credential.issuer)
         key = self._signing_key(credential, organisation)
         try:
