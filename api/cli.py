@@ -14,6 +14,7 @@ from rich.markup import escape
 
 import projections.cli  # noqa: F401 (registers the read-model commands on the same app)
 from api.app import create_app
+from api.log_redaction import logging_config
 from ledger.cli import DataDir, app, console, instant, opened, refusals, settings_for
 from ledger.demo import run_demo
 from ledger.settings import Settings
@@ -33,7 +34,7 @@ def serve(host: Host = "127.0.0.1", port: Port = 8000, data_dir: DataDir = None)
     with refusals():
         _check_opens(settings)
     console.print(f"serving {settings.resolved_database_url()} at http://{host}:{port} (docs at /docs)")
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", log_config=logging_config())
 
 
 @token_app.command("create")
@@ -98,7 +99,7 @@ def demo(
     if no_serve:
         return
     settings = Settings(data_dir=data_dir, database_url="", public_url=base_url)
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", log_config=logging_config())
 
 
 def _check_opens(settings: Settings) -> None:
