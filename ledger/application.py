@@ -56,6 +56,7 @@ from verification.keys import VerifyKey
 from verification.trust import Accreditation
 
 if TYPE_CHECKING:
+    from ledger.access_log import AccessLog
     from ledger.log import TransparencyLog
     from ledger.log_signer import LogSigner
     from ledger.shares import ShareStore
@@ -124,6 +125,8 @@ class Ledger(Application[UUID]):
         """API tokens, attached by `bootstrap.open_ledger`."""
         self.shares: ShareStore
         """Learners' share grants, attached by `bootstrap.open_ledger`."""
+        self.access_log: AccessLog
+        """Reads of learners' data by share holders and auditors, attached by `bootstrap.open_ledger`."""
 
     def save(self, *objs: Any, **kwargs: Any) -> Any:
         """Save aggregates in one transaction, then run the after-commit hooks."""

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from eventsourcing.persistence import PersistenceError
 
+from ledger.access_log import AccessLog
 from ledger.application import Ledger
 from ledger.errors import ConfigurationError, StorageUnavailable
 from ledger.key_store import KeyStore
@@ -66,6 +67,7 @@ def open_ledger(
     ledger.tlog = TransparencyLog(ledger, LogStore(ledger.recorder, database.schema), signer, clock)
     ledger.tokens = TokenStore(SqlStore(ledger.recorder, database.schema, SqlCursor), clock)
     ledger.shares = ShareStore(SqlStore(ledger.recorder, database.schema, SqlCursor), clock)
+    ledger.access_log = AccessLog(SqlStore(ledger.recorder, database.schema, SqlCursor), clock)
     if database.backend == "sqlite":
         # SQLite has one writer at a time: integrate in-process after each commit (DESIGN §7);
         # writes by other processes are picked up by the next integration or `ledger log follow`.

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import base64
 import os
+import sqlite3
 import uuid
 from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
 from psycopg import sql
+from psycopg.rows import dict_row, tuple_row
 
 from ledger.application import Ledger
 from ledger.bootstrap import init, open_ledger
@@ -151,15 +155,32 @@ def backend_database_bytes(backend: Backend, ledger: Ledger) -> bytes:
         return b"".join(path.read_bytes() for path in backend.settings.data_dir.glob("ledger.sqlite3*"))
     with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
         conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(backend.schema or "public")))
-        tables = [
-            row[0]
-            for row in conn.execute(
-                "SELECT table_name FROM information_schema.tables WHERE table_schema = %s",
-                (backend.schema,),
-            )
-        ]
+        tables = postgres_tables(conn, backend.schema or "public")
         dump = b""
         for table in tables:
             for row in conn.execute(sql.SQL("SELECT * FROM {}").format(sql.Identifier(table))):
                 dump += repr(row).encode() + b"".join(v for v in row if isinstance(v, bytes))
         return dump
+
+
+def postgres_tables(conn: psycopg.Connection[Any], schema: str) -> list[str]:
+    """The names of the tables in a PostgreSQL schema."""
+    query = "SELECT table_name FROM information_schema.tables WHERE table_schema = %s ORDER BY table_name"
+    return [row[0] for row in conn.cursor(row_factory=tuple_row).execute(query, (schema,))]
+
+
+def table_rows(backend: Backend) -> dict[str, list[dict[str, Any]]]:
+    """Every row of every table of the backend's database, by table name: what a leak scan reads."""
+    found: dict[str, list[dict[str, Any]]] = {}
+    if backend.name == "sqlite":
+        with closing(sqlite3.connect(backend.settings.data_dir / "ledger.sqlite3")) as conn:
+            conn.row_factory = sqlite3.Row
+            names = [row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+            for table in names:
+                found[table] = [dict(row) for row in conn.execute(f'SELECT * FROM "{table}"')]
+        return found
+    with psycopg.connect(POSTGRES_URL, autocommit=True, row_factory=dict_row) as conn:
+        conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(backend.schema or "public")))
+        for table in postgres_tables(conn, backend.schema or "public"):
+            found[table] = list(conn.execute(sql.SQL("SELECT * FROM {}").format(sql.Identifier(table))))
+    return found

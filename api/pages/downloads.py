@@ -12,7 +12,7 @@ from fastapi.responses import Response
 
 from ledger.application import Ledger
 from ledger.bundles import build_bundle
-from ledger.errors import LedgerError
+from ledger.export import add_bundles, bundle_file_name
 
 
 def credential_urn(uuid_text: str) -> str | None:
@@ -25,7 +25,7 @@ def credential_urn(uuid_text: str) -> str | None:
 
 def file_name(credential: str) -> str:
     """The download name of a credential's bundle."""
-    return f"bundle-{credential.removeprefix('urn:uuid:')}.json"
+    return bundle_file_name(credential)
 
 
 def bundle_download(ledger: Ledger, credential: str) -> Response:
@@ -44,19 +44,15 @@ def bundle_download(ledger: Ledger, credential: str) -> Response:
 def bundles_zip(ledger: Ledger, credentials: Iterable[str], name: str) -> Response:
     """Every credential's bundle in one zip; those that cannot be built yet are listed in a note."""
     buffer = io.BytesIO()
-    missing: list[str] = []
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for credential in credentials:
-            try:
-                bundle = build_bundle(ledger, credential)
-            except LedgerError as error:
-                missing.append(f"{credential}: {error.detail}")
-                continue
-            archive.writestr(file_name(credential), orjson.dumps(bundle, option=orjson.OPT_INDENT_2))
-        if missing:
-            archive.writestr("NOT-YET-AVAILABLE.txt", "\n".join(missing) + "\n")
+        add_bundles(archive, ledger, credentials)
+    return zip_download(buffer.getvalue(), name)
+
+
+def zip_download(data: bytes, name: str) -> Response:
+    """A zip file as an attachment that no cache keeps."""
     return Response(
-        buffer.getvalue(),
+        data,
         media_type="application/zip",
         headers={"content-disposition": f'attachment; filename="{name}"', "cache-control": "no-store"},
     )

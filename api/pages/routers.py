@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.pages import learner_pages, learner_shares, share_page, verify_page
+from api.pages import learner_pages, learner_privacy, learner_shares, share_page, verify_page
 
 ROUTERS: tuple[APIRouter, ...] = (
     verify_page.router,
     share_page.router,
     learner_pages.router,
     learner_shares.router,
+    learner_privacy.router,
 )

@@ -50,7 +50,9 @@ def shared_record(secret: str, request: Request) -> Response:
     items = [
         _item(ledger, credential, language) for credential in stream.credentials if grant.covers(credential)
     ]
-    return render(request, "share.html", grant=grant, secret=secret, items=items)
+    page = render(request, "share.html", grant=grant, secret=secret, items=items)
+    ledger.access_log.by_share(grant, "shared record")
+    return page
 
 
 @router.get("/s/{secret}/bundles/{credential}.json")
@@ -64,7 +66,9 @@ def shared_bundle(secret: str, credential: str, request: Request) -> Response:
     if urn is None or not grant.covers(urn) or urn not in ledger.learner_stream(grant.learner).credentials:
         title, message = NOT_FOUND
         return _refusal(request, chosen(request), 404, title, message)
-    return bundle_download(ledger, urn)
+    download = bundle_download(ledger, urn)
+    ledger.access_log.by_share(grant, f"bundle {urn}")
+    return download
 
 
 def _grant(request: Request, ledger: Ledger, language: Language, secret: str) -> ShareGrant | Response:

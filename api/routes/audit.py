@@ -5,6 +5,7 @@ Stored data is served as it is, tampered or not: a row that does not parse comes
 its problem, or as a finding, never as an error. Sealed contents are served opened (credential and
 commitment salt) with the index claim behind each entry, because an auditor must check commitments
 and issuer proofs; auditors already read whole portfolios (GET /v1/learners/{learner}/portfolio).
+Each page that serves opened contents is recorded in those learners' access logs.
 """
 
 from __future__ import annotations
@@ -17,10 +18,13 @@ from fastapi import APIRouter, Query, Request
 from api.auth import Role, roles
 from api.problems import problem_responses
 from api.state import ledger_of, settings_of
+from ledger.application import Ledger
 from ledger.audit_database import DatabaseSource
 from ledger.audit_report import Tally
+from ledger.audit_source import Record
 from ledger.audit_wire import encode_findings, encode_integration, encode_record, encode_recorded, encode_row
 from ledger.errors import LedgerError
+from ledger.tokens import Principal
 from verification.errors import MerkleError
 
 router = APIRouter(tags=["audit"])
@@ -70,11 +74,11 @@ def audit_state(request: Request) -> dict[str, Any]:
     return {**encode_integration(integration), "head": source.head(), "findings": encode_findings(tally)}
 
 
-@router.get(
-    "/v1/audit/records", dependencies=[Role("auditor")], openapi_extra=roles("auditor"), responses=_REFUSALS
-)
+@router.get("/v1/audit/records", openapi_extra=roles("auditor"), responses=_REFUSALS)
 def audit_records(
     request: Request,
+    principal: Annotated[Principal, Role("auditor")],
+    *,
     start: Annotated[int, _position("the first notification id")],
     stop: Annotated[int, _position("the last notification id")],
     limit: Limit = 1000,
@@ -83,11 +87,23 @@ def audit_records(
     """Stored entries in commit order, sealed contents opened, each with the index claim behind it."""
     source, tally = _source(request, limit), Tally()
     records, after = source.records(start, stop, page=limit, registry_only=registry_only, tally=tally)
+    _log_openings(ledger_of(request), principal, records)
     return {
         "records": [encode_record(record) for record in records],
         "next": after,
         "findings": encode_findings(tally),
     }
+
+
+def _log_openings(ledger: Ledger, principal: Principal, records: list[Record]) -> None:
+    """Record in each learner's access log the entries whose sealed contents this page served opened."""
+    opened: dict[str, list[int]] = {}
+    for record in records:
+        if record.learner and record.opening is not None and record.opening.content is not None:
+            opened.setdefault(record.stream, []).append(record.version)
+    for learner, seqs in opened.items():
+        what = f"audited entries {', '.join(str(seq) for seq in seqs)}"
+        ledger.access_log.by_auditor(learner, principal.token_id, what)
 
 
 @router.get(

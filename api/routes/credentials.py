@@ -199,7 +199,9 @@ def read_credential(
     if indexed is None or not reader.may_see(ledger, credential_id, indexed.learner, indexed.issuer):
         hint = "" if after is not None else " (just posted? pass the receipt's position as ?after=)"
         raise UnknownCredential(f"the ledger holds no credential {credential_id} that you may see{hint}")
-    return {"index": asdict(indexed), "credential": ledger.opened(indexed.learner, indexed.seq)[0]}
+    opened = ledger.opened(indexed.learner, indexed.seq)[0]
+    reader.log_read(ledger, credential_id, indexed.learner, f"credential {credential_id}")
+    return {"index": asdict(indexed), "credential": opened}
 
 
 @router.get(
@@ -217,7 +219,9 @@ def read_bundle(
     claim = ledger.find(credential_claim_id(credential_id), CredentialClaim)
     if claim is None or not reader.may_see(ledger, credential_id, claim.learner, claim.issuer):
         raise UnknownCredential(f"the ledger holds no credential {credential_id} that you may see")
-    return build_bundle(ledger, credential_id, since=since)
+    bundle = build_bundle(ledger, credential_id, since=since)
+    reader.log_read(ledger, credential_id, claim.learner, f"bundle {credential_id}")
+    return bundle
 
 
 # -- posting --------------------------------------------------------------------------------------
@@ -294,6 +298,16 @@ class _Reader:
         if role == "learner" and self.principal is not None:
             return self.principal.learner == learner
         return role == "auditor"
+
+    def log_read(self, ledger: Ledger, credential: str, learner: str, what: str) -> None:
+        """Record an answered read in the learner's access log: through the share, or by an auditor."""
+        principal = self.principal
+        if principal is not None and principal.role == "learner" and principal.learner == learner:
+            return  # the learner's own reads are not logged
+        if self.grant is not None and self.grant.learner == learner and self.grant.covers(credential):
+            ledger.access_log.by_share(self.grant, what)
+        elif principal is not None and principal.role == "auditor":
+            ledger.access_log.by_auditor(learner, principal.token_id, what)
 
 
 def _reader(request: Request, credential: str) -> _Reader:

@@ -117,12 +117,13 @@ def read_portfolio(
     """A learner's portfolio: the whole of it for the learner or an auditor, what a share covers otherwise."""
     ledger = ledger_of(request)
     grant: ShareGrant | None = None
+    reader: Principal | None = None
     if share is not None:
         grant = ledger.shares.open(share)
         if grant.learner != learner:
             raise Forbidden("this share grant is for another learner")
     else:
-        _admit(request, learner, "this needs a learner or auditor token, or `?share=<secret>`")
+        reader = _admit(request, learner, "this needs a learner or auditor token, or `?share=<secret>`")
         _known(ledger, learner)
     if after is not None:
         _wait_for(request, after)
@@ -130,7 +131,12 @@ def read_portfolio(
         items = load_items(view, learner)
     if grant is not None:
         items = [item for item in items if grant.covers(item.credential)]
-    return portfolio(learner, items).to_json()
+    answer = portfolio(learner, items).to_json()
+    if grant is not None:
+        ledger.access_log.by_share(grant, "portfolio")
+    elif reader is not None and reader.role == "auditor":
+        ledger.access_log.by_auditor(learner, reader.token_id, "portfolio")
+    return answer
 
 
 @router.get(
@@ -159,6 +165,8 @@ def read_entries(learner: str, request: Request) -> StreamEntries:
         for item in report.items
     ]
     contents: Contents = "erased" if report.erased else "shown" if shown else "withheld"
+    if principal.role == "auditor":
+        ledger_of(request).access_log.by_auditor(learner, principal.token_id, "entries")
     return StreamEntries(
         learner=learner,
         intact=not report.findings,
@@ -253,7 +261,7 @@ def open_share(secret: str, request: Request) -> SharedRecord:
     grant = ledger.shares.open(secret)
     stream = ledger.learner_stream(grant.learner)
     covered = [credential for credential in stream.credentials if grant.covers(credential)]
-    return SharedRecord(
+    shared = SharedRecord(
         learner=grant.learner,
         audience=grant.audience,
         created_at=grant.created_at,
@@ -261,6 +269,8 @@ def open_share(secret: str, request: Request) -> SharedRecord:
         whole_portfolio=grant.credentials is None,
         credentials=[_shared(ledger, credential) for credential in covered],
     )
+    ledger.access_log.by_share(grant, "shared record")
+    return shared
 
 
 def _admit(request: Request, learner: str, missing: str) -> Principal:

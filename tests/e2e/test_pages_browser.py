@@ -1,7 +1,8 @@
 """The pages in a real browser (headless Debian Chromium driven by Playwright), in English and Welsh:
 verify a genuine, an altered and a revoked bundle and read the verdicts; a learner signs in, shares,
-the share opens in a fresh browser, is revoked, and then says so. axe-core checks every page in every
-state, at desktop and phone width; screenshots go to build/screenshots.
+the share opens in a fresh browser, the visit shows on the learner's access page, the share is
+revoked, and then says so. axe-core checks every page in every state, at desktop and phone width;
+screenshots go to build/screenshots.
 """
 
 from __future__ import annotations
@@ -140,6 +141,12 @@ def test_learner_shares_and_revokes(site: Site, browser: Any, code: str) -> None
     verifier.goto(link)
     assert verifier.locator(".verdict").count() == 1
     check_page(verifier, f"shared-record-{code}")
+
+    page.goto(f"{site.url}/me")
+    page.click("a[href='/me/access']")
+    page.wait_for_url(f"{site.url}/me/access")
+    assert page.locator("tr", has_text=audience).count() == 1  # the verifier's visit, just now
+    check_page(page, f"access-log-{code}")
 
     page.goto(f"{site.url}/me/shares")
     row = page.locator("tr", has_text=audience)
