@@ -57,6 +57,7 @@ from verification.trust import Accreditation
 
 if TYPE_CHECKING:
     from ledger.access_log import AccessLog
+    from ledger.erasure import ErasureStore
     from ledger.log import TransparencyLog
     from ledger.log_signer import LogSigner
     from ledger.shares import ShareStore
@@ -127,6 +128,8 @@ class Ledger(Application[UUID]):
         """Learners' share grants, attached by `bootstrap.open_ledger`."""
         self.access_log: AccessLog
         """Reads of learners' data by share holders and auditors, attached by `bootstrap.open_ledger`."""
+        self.erasures: ErasureStore
+        """Learners' erasure requests and their decisions, attached by `bootstrap.open_ledger`."""
 
     def save(self, *objs: Any, **kwargs: Any) -> Any:
         """Save aggregates in one transaction, then run the after-commit hooks."""
@@ -262,7 +265,8 @@ class Ledger(Application[UUID]):
         data_key = DataKey.generate()
 
         def build() -> list[Aggregate]:
-            if self.exists(uln_claim_id(digest)):
+            earlier = self.find(uln_claim_id(digest), UlnClaim)
+            if earlier is not None and not earlier.released:
                 raise DuplicateULN("a learner with this ULN is already registered")
             salt = secrets.token_bytes(32)
             entry = first_entry(
@@ -273,7 +277,11 @@ class Ledger(Application[UUID]):
                 commitment=commitment(salt, canonical_json(profile)),
             )
             sealed = self.seal(data_key, learner, profile, salt)
-            claim = UlnClaim(digest=digest, learner=learner, entry_hash=entry_hash(entry))
+            if earlier is None:
+                claim = UlnClaim(digest=digest, learner=learner, entry_hash=entry_hash(entry))
+            else:  # the ULN's earlier learner was erased: it starts again, as a new learner
+                earlier.reclaim(learner, entry_hash(entry))
+                claim = earlier
             return [LearnerStream(entry=entry, sealed=sealed), claim]
 
         wrapped = LearnerKeyRow(learner, self.master_key.wrap(learner, data_key), self.master_key.key_id)

@@ -53,6 +53,19 @@ class AnchorAuditor:
         else:
             self._same_hash(claim.get("entry_hash"), entry, place)
 
+    def erasure(self, entry: Entry, anchor: Anchor | None, place: Place) -> None:
+        """A learner's erasure: its claim names this learner, this request and this entry's hash."""
+        claim = self._claim(anchor, place)
+        if claim is None:
+            return
+        request = f"urn:uuid:{claim.get('request')}"
+        if claim.get("learner") != place.stream or request != entry.get("request"):
+            self.tally.at(
+                place, "chain", f"the index claims this erasure for {claim.get('learner')} and {request}"
+            )
+        else:
+            self._same_hash(claim.get("entry_hash"), entry, place)
+
     def key_added(self, entry: Entry, anchor: Anchor | None, place: Place) -> None:
         """A key added to an organisation: the key's claim names this organisation."""
         data = entry.get("data")

@@ -20,12 +20,15 @@ from ledger.audit_source import Anchor, Integration, Opening, Record, Recorded, 
 from ledger.errors import LearnerDataErased, LedgerError
 from ledger.indexes import (
     CredentialClaim,
+    ErasureClaim,
     KeyClaim,
     UlnClaim,
     credential_claim_id,
+    erasure_claim_id,
     key_claim_id,
     uln_claim_id,
 )
+from ledger.learners import ERASURE
 from ledger.log_store import TileHashSource
 from ledger.sealing import DataKey, SealBroken
 from ledger.sql import SqlStore
@@ -178,6 +181,9 @@ class DatabaseSource:
     def _anchor(self, entry: Entry, opening: Opening | None) -> Anchor | None:
         """The index claim that pins this entry, if its kind has one."""
         kind = entry.get("kind")
+        if kind == ERASURE:
+            learner = str(entry.get("learner"))
+            return self._claim(erasure_claim_id(learner), ErasureClaim, "the learner's erasure")
         if opening is None:
             if kind != "key-added":
                 return None

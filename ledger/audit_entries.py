@@ -16,6 +16,7 @@ from ledger.audit_anchors import AnchorAuditor
 from ledger.audit_issuers import IssuerAuditor, RegistryReplay
 from ledger.audit_report import Place, Tally
 from ledger.audit_source import AuditSource, Opening, Record
+from ledger.learners import ERASURE
 from ledger.streams import Entry
 from verification.canonical import canonical_json
 from verification.entries import GENESIS, commitment, entry_hash
@@ -81,6 +82,8 @@ class EntryAuditor:
         self.anchors = AnchorAuditor(tally)
         self.issuers = IssuerAuditor(tally, self.registry, source.recorded)
         self.heads: BoundedCache[str, tuple[int, str | None]] = BoundedCache(heads)
+        self.erased_at: BoundedCache[str, int] = BoundedCache(heads)
+        """The `seq` of each recently seen learner's ErasureCompleted entry, which must be the last."""
 
     # -- reading ------------------------------------------------------------------------------
 
@@ -167,6 +170,12 @@ class EntryAuditor:
     def _check_learner_entry(self, item: Record, entry: Entry, place: Place) -> None:
         kind = entry.get("kind")
         opening = item.opening or Opening(erased=True)
+        erased_at = self.erased_at.get(item.stream)
+        if erased_at is not None and erased_at < item.version:
+            self.tally.at(place, "chain", f"an entry follows the learner's erasure (entry {erased_at})")
+        if kind == ERASURE:
+            self._check_erasure(item, entry, opening, place)
+            return
         if opening.key_problem is not None:
             self.tally.at(
                 place, "unreadable", f"the learner's data key does not unwrap: {opening.key_problem}"
@@ -185,6 +194,16 @@ class EntryAuditor:
             self.tally.at(place, "commitment", f"the sealed content does not open: {opening.problem}")
             return
         self._check_opened(item, entry, opening, place)
+
+    def _check_erasure(self, item: Record, entry: Entry, opening: Opening, place: Place) -> None:
+        """An ErasureCompleted entry: pinned by its claim, and the learner's data key really gone."""
+        self.tally.count("erasures")
+        self.erased_at.put(item.stream, item.version)
+        if not opening.erased:
+            self.tally.at(
+                place, "erasure", "the stream ends in an erasure, but the learner's data key exists"
+            )
+        self.anchors.erasure(entry, item.anchor, place)
 
     def _unopened(self, entry: Entry, opening: Opening, place: Place) -> None:
         """What can be checked of an entry whose learner's data key is gone (or unreadable)."""

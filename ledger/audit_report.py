@@ -57,7 +57,8 @@ class AuditReport:
 
     `counted` keys: `entries`, `streams` (learner and organisation streams whose first entry the
     audit read; every stream in a full audit), `learner-streams`, `organisation-streams`,
-    `erased-streams` (learner streams whose data key is destroyed), `erased-entries`, `credentials`
+    `erased-streams` (learner streams whose data key is destroyed), `erased-entries`, `erasures`
+    (ErasureCompleted entries), `credentials`
     (recorded credentials, corrections and revocations included), `corrections`, `revocations`,
     `commitments` and `issuer-proofs` (checked), `leaves`, `checkpoints`, `pending` (entries not yet
     in the log), and with projections `projection-rows`.

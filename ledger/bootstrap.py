@@ -13,6 +13,7 @@ from eventsourcing.persistence import PersistenceError
 
 from ledger.access_log import AccessLog
 from ledger.application import Ledger
+from ledger.erasure import ErasureStore
 from ledger.errors import ConfigurationError, StorageUnavailable
 from ledger.key_store import KeyStore
 from ledger.log import TransparencyLog
@@ -67,6 +68,7 @@ def open_ledger(
     ledger.tlog = TransparencyLog(ledger, LogStore(ledger.recorder, database.schema), signer, clock)
     ledger.tokens = TokenStore(SqlStore(ledger.recorder, database.schema, SqlCursor), clock)
     ledger.shares = ShareStore(SqlStore(ledger.recorder, database.schema, SqlCursor), clock)
+    ledger.erasures = ErasureStore(SqlStore(ledger.recorder, database.schema, SqlCursor), clock)
     ledger.access_log = AccessLog(SqlStore(ledger.recorder, database.schema, SqlCursor), clock)
     if database.backend == "sqlite":
         # SQLite has one writer at a time: integrate in-process after each commit (DESIGN §7);

@@ -320,4 +320,4 @@ if __name__ == "__main__":
     registered()
 else:
     # The other command groups register themselves on `app` when imported.
-    from ledger import cli_audit, cli_keys, cli_log, cli_posting  # noqa: F401
+    from ledger import cli_audit, cli_erasure, cli_keys, cli_log, cli_posting  # noqa: F401

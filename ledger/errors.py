@@ -168,6 +168,12 @@ class LearnerDataErased(LedgerError):
     status = 410
 
 
+class LearnerErased(LearnerDataErased):
+    """The learner was erased: nothing more can be recorded for them or read about them."""
+
+    slug = "learner-erased"
+
+
 class StorageUnavailable(LedgerError):
     """The database cannot be reached or refused the operation."""
 

@@ -15,6 +15,7 @@ from eventsourcing.domain import Aggregate, event
 
 _CREDENTIAL_NAMESPACE = uuid5(NAMESPACE_URL, "https://w3id.org/learner-ledger/credential")
 _KEY_NAMESPACE = uuid5(NAMESPACE_URL, "https://w3id.org/learner-ledger/key")
+_ERASURE_NAMESPACE = uuid5(NAMESPACE_URL, "https://w3id.org/learner-ledger/erasure")
 
 
 class UlnClaim(Aggregate):
@@ -29,6 +30,19 @@ class UlnClaim(Aggregate):
     def __init__(self, digest: str, learner: str, entry_hash: str) -> None:
         self.learner = learner
         self.entry_hash = entry_hash
+        self.released = False
+
+    @event("Released")
+    def release(self) -> None:
+        """The learner was erased: the ULN may be registered again, as a new learner."""
+        self.released = True
+
+    @event("Reclaimed")
+    def reclaim(self, learner: str, entry_hash: str) -> None:
+        """A released ULN registered again, to a new learner."""
+        self.learner = learner
+        self.entry_hash = entry_hash
+        self.released = False
 
 
 class CredentialClaim(Aggregate):
@@ -79,6 +93,26 @@ class KeyClaim(Aggregate):
     def __init__(self, key: str, organisation: str) -> None:
         self.key = key
         self.organisation = organisation
+
+
+class ErasureClaim(Aggregate):
+    """A learner was erased: pins the ErasureCompleted entry, which must be the stream's last."""
+
+    @staticmethod
+    def create_id(learner: str, **_: Any) -> UUID:
+        """The claim's id, derived from the learner's id."""
+        return erasure_claim_id(learner)
+
+    @event("Claimed")
+    def __init__(self, learner: str, request: str, entry_hash: str) -> None:
+        self.learner = learner
+        self.request = request
+        self.entry_hash = entry_hash
+
+
+def erasure_claim_id(learner: str) -> UUID:
+    """Where the claim on a learner's erasure lives."""
+    return uuid5(_ERASURE_NAMESPACE, learner)
 
 
 def credential_claim_id(credential: str) -> UUID:

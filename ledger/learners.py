@@ -11,6 +11,8 @@ from ledger.errors import InvalidULN
 from ledger.streams import ChainedStream, Entry, uuid_of
 
 _ULN_WEIGHTS = (10, 9, 8, 7, 6, 5, 4, 3, 2, 1)
+ERASURE = "erasure"
+"""The kind of the entry that ends an erased learner's stream (ErasureCompleted)."""
 
 
 def check_uln(uln: str) -> None:
@@ -53,6 +55,19 @@ class LearnerStream(ChainedStream):
     def _recorded(self, entry: Entry, sealed: str) -> None:
         self._append(entry, sealed)
         self.credentials[entry["credential"]] = entry["seq"]
+
+    def erase(self, entry: Entry) -> None:
+        """Append the ErasureCompleted entry (kind `erasure`, no personal data, nothing sealed)."""
+        self._erased(entry)
+
+    @event("Erased")
+    def _erased(self, entry: Entry) -> None:
+        self._append(entry, "")
+
+    @property
+    def erased(self) -> bool:
+        """True once the stream ends with an ErasureCompleted entry."""
+        return bool(self.entries[-1]["kind"] == ERASURE)
 
     def _append(self, entry: Entry, sealed: str) -> None:
         self.chain(entry)

@@ -27,6 +27,7 @@ from ledger.errors import (
     KeyNotValid,
     KeyOfAnotherOrganisation,
     LearnerDataErased,
+    LearnerErased,
     LedgerError,
     MalformedCredential,
     NotAccredited,
@@ -292,7 +293,10 @@ class _Batch:
 
     def _stream(self, learner: str) -> LearnerStream:
         if learner not in self.streams:
-            self.streams[learner] = self.ledger.learner_stream(learner)
+            stream = self.ledger.learner_stream(learner)
+            if stream.erased:
+                raise LearnerErased(f"learner {learner} was erased; nothing more can be recorded for them")
+            self.streams[learner] = stream
         return self.streams[learner]
 
     def _data_key(self, learner: str) -> DataKey:

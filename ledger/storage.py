@@ -19,7 +19,9 @@ from psycopg import Cursor
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
 
+from ledger.erasure_rows import ErasureWrite, write_erasure
 from ledger.errors import ConfigurationError
+from ledger.sql import SqlCursor
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,9 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
                 "INSERT INTO learner_keys (learner_id, wrapped_key, master_key_id) VALUES (?, ?, ?)",
                 [(row.learner_id, row.wrapped_key, row.master_key_id) for row in rows],
             )
+        erasure: ErasureWrite | None = kwargs.get("erasure")
+        if erasure is not None:
+            write_erasure(SqlCursor(c, postgres=False, schema=""), erasure)
         return ids
 
     def select_learner_key(self, learner_id: str) -> bytes | None:
@@ -94,6 +99,9 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
         rows: Sequence[LearnerKeyRow] = kwargs.get("learner_keys", ())
         for row in rows:
             curs.execute(self.insert_key_statement, (row.learner_id, row.wrapped_key, row.master_key_id))
+        erasure: ErasureWrite | None = kwargs.get("erasure")
+        if erasure is not None:
+            write_erasure(SqlCursor(curs, postgres=True, schema=self.datastore.schema), erasure)
 
     def select_learner_key(self, learner_id: str) -> bytes | None:
         """The learner's wrapped data key, or None."""

@@ -30,7 +30,7 @@ class CredentialIndexProjection:
     tables: tuple[str, ...] = ("view_credentials",)
 
     def apply(self, view: ViewCursor, event: object, context: Context) -> None:
-        """Index a newly claimed credential id, or record its status change."""
+        """Index a newly claimed credential id, record its status change, or mark a learner's erased."""
         name = event_name(event)
         if name == "CredentialClaim.Claimed":
             view.run(
@@ -43,6 +43,11 @@ class CredentialIndexProjection:
                     event.issuer,  # type: ignore[attr-defined]
                     event.kind,  # type: ignore[attr-defined]
                 ),
+            )
+        elif name == "LearnerStream.Erased":
+            view.run(
+                "UPDATE {p}view_credentials SET status = 'erased' WHERE learner = ?",
+                (event.entry["learner"],),  # type: ignore[attr-defined]
             )
         elif name == "CredentialClaim.StatusChanged":
             view.run(

@@ -26,12 +26,17 @@ class PortfolioProjection:
     tables: tuple[str, ...] = ("view_portfolio_items",)
 
     def apply(self, view: ViewCursor, event: object, context: Context) -> None:
-        """Fold one recorded credential into its learner's items."""
-        if event_name(event) != "LearnerStream.CredentialRecorded":
-            return
-        entry: dict[str, Any] = event.entry  # type: ignore[attr-defined]
-        learner = entry["learner"]
+        """Fold one recorded credential into its learner's items; an erasure removes them all."""
+        name = event_name(event)
+        entry: dict[str, Any] = getattr(event, "entry", {})
+        learner = entry.get("learner", "")
         key = (self.name, learner)
+        if name == "LearnerStream.Erased":
+            context.memo.pop(key, None)
+            view.run("DELETE FROM {p}view_portfolio_items WHERE learner = ?", (learner,))
+            return
+        if name != "LearnerStream.CredentialRecorded":
+            return
         items = context.memo.get(key)
         if not isinstance(items, dict):
             items = {item.credential: item for item in load_items(view, learner)}

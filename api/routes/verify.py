@@ -18,7 +18,7 @@ from ledger.application import Ledger
 from ledger.bundles import build_bundle
 from ledger.credentials import is_uuid_urn
 from ledger.errors import LearnerDataErased, LedgerError
-from ledger.indexes import CredentialClaim, credential_claim_id
+from ledger.indexes import CredentialClaim, ErasureClaim, credential_claim_id, erasure_claim_id
 from ledger.log import NotYetIntegrated
 from verification.bundle import verify_bundle
 from verification.bundle_shape import BUNDLE_TYPE
@@ -54,7 +54,18 @@ def verify_document(ledger: Ledger, body: object) -> dict[str, Any]:
     """The report on a bundle or a presented credential (with its `bundle` when the ledger found it)."""
     keys = [ledger.tlog.signer.verifier_key]
     if isinstance(body, dict) and body.get("type") == BUNDLE_TYPE:
-        return verify_bundle(body, keys).to_json()
+        report = verify_bundle(body, keys)
+        credential = body.get("credential")
+        erased = _erased_on(ledger, credential.get("id") if isinstance(credential, dict) else None)
+        if erased is None:
+            return report.to_json()
+        note = (
+            f"The ledger erased this learner's data on {erased}: the bundle still proves what it "
+            "says, but the ledger itself can no longer show or confirm it."
+        )
+        verdict = f"{report.verdict} {note}" if report.ok else report.verdict
+        notes = (*report.notes, note)
+        return Report(report.checks, report.ok, verdict, report.checkpoint, notes).to_json()
     if not isinstance(body, dict) or not _is_credential(body):
         raise NotVerifiable(
             f'send a proof bundle ("type": "{BUNDLE_TYPE}") or a signed credential '
@@ -107,6 +118,17 @@ def _verify_presented(ledger: Ledger, document: dict[str, Any], keys: list[str])
     checks = (held, *report.checks)
     with_held = Report(checks, report.ok, report.verdict, report.checkpoint, report.notes)
     return {**with_held.to_json(), "bundle": bundle}
+
+
+def _erased_on(ledger: Ledger, credential: object) -> str | None:
+    """When the learner a recorded credential belongs to was erased; None if not (or unknown)."""
+    if not isinstance(credential, str) or not is_uuid_urn(credential):
+        return None
+    claim = ledger.find(credential_claim_id(credential), CredentialClaim)
+    if claim is None:
+        return None
+    erasure = ledger.find(erasure_claim_id(claim.learner), ErasureClaim)
+    return None if erasure is None else erasure.created_on.date().isoformat()
 
 
 def _is_credential(document: dict[str, Any]) -> bool:

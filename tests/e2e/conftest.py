@@ -79,7 +79,12 @@ def world(ledger: Ledger) -> World:
         "learner-other": ledger.tokens.create("learner", learner=other_learner)[0],
         "auditor": ledger.tokens.create("auditor")[0],
     }
-    return World(ledger, tokens, university, learner, award["id"], spare, grant.id, secret)
+    erasable = ledger.register_learner("4817203918", "Erin Erasable", "2000-01-01")  # no token to lose
+    erasure = ledger.erasures.request(ledger, erasable, "please forget me")
+    ledger.tlog.integrate_all()
+    return World(
+        ledger, tokens, university, learner, award["id"], spare, grant.id, secret, erasure_request=erasure.id
+    )
 
 
 @pytest.fixture

@@ -54,6 +54,8 @@ class World:
     spare_key: str
     share_id: str
     share_secret: str
+    erasure_request: str = ""
+    """An erasure request of a third learner (who holds no token), awaiting a decision."""
     count: int = 0
 
     def fresh_uln(self) -> str:
@@ -76,6 +78,7 @@ def concrete(path: str, world: World) -> str:
         "key": world.spare_key,
         "slug": "caerleon",
         "id": "caerleon",
+        "request_id": world.erasure_request,
     }
     return re.sub(r"\{(\w+)\}", lambda match: values[match.group(1)], path)
 
@@ -106,6 +109,9 @@ def body(method: str, path: str, world: World) -> Any:
         "/v1/organisations/{id}/keys/{key}/retire": lambda: {},
         "/v1/organisations/{id}/keys/{key}/compromise": lambda: {"at": "2035-01-01T00:00:00Z"},
         "/v1/organisations/{id}/accreditations": lambda: {"kinds": ["award"], "scopes": ["FHEQ"]},
+        "/v1/learners/{learner}/erasure": lambda: {"reason": "I want my record forgotten"},
+        "/v1/erasure-requests/{request_id}/approve": lambda: {},
+        "/v1/erasure-requests/{request_id}/refuse": lambda: {"reason": "the record is under a legal hold"},
     }
     return bodies[path]() if method in ("POST", "PUT", "PATCH") else None
 
