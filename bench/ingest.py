@@ -1,0 +1,162 @@
+"""Ingest: signed eddsa-jcs-2022 credentials for many learners, in batches of 1,000, every check on,
+committed and integrated into the log; through `post_batch` directly and through
+`POST /v1/credentials/batch` on a served ledger. Baselines: the stock eventsourcing application
+saving one unsigned event per save() and in large batches, and the Ed25519 verification bound.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+import httpx
+import orjson
+from eventsourcing.application import Application
+from eventsourcing.domain import Aggregate, event
+from nacl.signing import SigningKey as NaclSigningKey
+
+from bench.common import (
+    Figure,
+    Outcome,
+    Stopwatch,
+    Target,
+    fresh,
+    percentile,
+    register_issuer,
+    register_learners,
+)
+from bench.served import Served
+from ledger import examples
+from ledger.posting import post_batch
+from ledger.storage import parse_database_url
+
+BATCH = 1000
+SCALES = {"quick": {"learners": 200, "batches": 2}, "full": {"learners": 5_000, "batches": 20}}
+
+
+class Counter(Aggregate):
+    """The baseline's aggregate: one unsigned event carrying a small payload."""
+
+    @event("Counted")
+    def __init__(self, payload: str) -> None:
+        self.payload = payload
+
+
+class Baseline(Application[Any]):
+    """The stock eventsourcing application, nothing of the ledger's."""
+
+    name = "Baseline"
+
+
+def run(backend: str, scale: str) -> Outcome:
+    """Post the same workload directly and over HTTP into fresh ledgers; measure the baselines."""
+    sizes = SCALES[scale]
+    total = sizes["batches"] * BATCH
+    outcome = Outcome(
+        "ingest", backend, {"credentials": total, "batch": BATCH, "learners": sizes["learners"]}
+    )
+    direct_rate, direct_batches = _direct(backend, sizes["learners"], sizes["batches"])
+    http_rate, http_batches = _http(backend, sizes["learners"], sizes["batches"])
+    one, many = _baselines(backend, total)
+    bound = _ed25519_bound()
+    target = "≥ 10,000/s and ≥ 10x (a)" if backend == "postgres" else "≥ 5,000/s"
+    outcome.figures += [
+        Figure("post_batch (direct)", direct_rate, "cred/s", "(a) one event per save()", one, target),
+        Figure("post_batch (direct)", direct_rate, "cred/s", "(b) 1,000 events per save()", many),
+        Figure("post_batch (direct)", direct_rate, "cred/s", "(c) Ed25519 verify/s x cores", bound),
+        Figure("post_batch p50 per batch", percentile(direct_batches, 50), "s"),
+        Figure("post_batch p99 per batch", percentile(direct_batches, 99), "s"),
+        Figure("POST /v1/credentials/batch", http_rate, "cred/s", "post_batch (direct)", direct_rate),
+        Figure("HTTP p50 per batch", percentile(http_batches, 50), "s"),
+        Figure("HTTP p99 per batch", percentile(http_batches, 99), "s"),
+    ]
+    return outcome
+
+
+def _workload(target: Target, learners: int, batches: int) -> tuple[Any, list[list[dict[str, Any]]]]:
+    """An issuer, registered learners, and `batches` batches of signed enrolments spread over them."""
+    ledger = target.open()
+    issuer = register_issuer(ledger, "caerleon", ["enrolment"])
+    ids = register_learners(ledger, learners)
+    ledger.tlog.integrate_all()
+    work = [
+        [
+            examples.sign(examples.enrolment(issuer.did, ids[(number * BATCH + i) % learners]), issuer.key)
+            for i in range(BATCH)
+        ]
+        for number in range(batches)
+    ]
+    return ledger, work
+
+
+def _direct(backend: str, learners: int, batches: int) -> tuple[float, list[float]]:
+    """Credentials/s and per-batch seconds of post_batch plus log integration."""
+    with fresh(backend) as target:
+        ledger, work = _workload(target, learners, batches)
+        times = []
+        with Stopwatch() as total:
+            for batch in work:
+                with Stopwatch() as one:
+                    results = post_batch(ledger, batch)
+                    ledger.tlog.integrate_all()
+                times.append(one.seconds)
+                refused = [r for r in results if isinstance(r, Exception)]
+                assert not refused, refused[:3]
+        ledger.close()
+    return batches * BATCH / total.seconds, times
+
+
+def _http(backend: str, learners: int, batches: int) -> tuple[float, list[float]]:
+    """Credentials/s (until the log has integrated everything) and per-request seconds over HTTP."""
+    with fresh(backend) as target:
+        ledger, work = _workload(target, learners, batches)
+        token, _ = ledger.tokens.create("issuer", organisation="caerleon")
+        ledger.close()
+        bodies = [orjson.dumps({"credentials": batch}) for batch in work]
+        with Served(target.env()) as served, httpx.Client(base_url=served.url, timeout=120) as client:
+            headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+            times = []
+            with Stopwatch() as total:
+                for body in bodies:
+                    with Stopwatch() as one:
+                        answer = client.post("/v1/credentials/batch", content=body, headers=headers)
+                    assert answer.status_code in (200, 201, 207), answer.text[:500]
+                    times.append(one.seconds)
+                served.wait_integrated(client)
+    return batches * BATCH / total.seconds, times
+
+
+def _baselines(backend: str, total: int) -> tuple[float, float]:
+    """The stock application on the same database: events/s one per save(), then 1,000 per save()."""
+    with fresh(backend) as target:
+        database = parse_database_url(target.settings.resolved_database_url(), schema=target.schema)
+        env = dict(database.env)
+        env.pop("APPLICATION_RECORDER_TOPIC")
+        if backend == "sqlite":
+            env["SQLITE_DBNAME"] = str(target.settings.data_dir / "baseline.sqlite3")
+        app = Baseline(env)
+        with Stopwatch() as one:
+            for number in range(total):
+                app.save(Counter(payload=f"item {number}"))
+        with Stopwatch() as many:
+            for start in range(0, total, BATCH):
+                app.save(*(Counter(payload=f"item {number}") for number in range(start, start + BATCH)))
+        app.close()
+    return total / one.seconds, total / many.seconds
+
+
+def _ed25519_bound(seconds: float = 1.0) -> float:
+    """PyNaCl Ed25519 verifications per second on one core, times the cores."""
+    key = NaclSigningKey.generate()
+    message = os.urandom(64)
+    signed = key.sign(message)
+    verify = key.verify_key.verify
+    count = 0
+    deadline = time.perf_counter() + seconds
+    started = time.perf_counter()
+    while time.perf_counter() < deadline:
+        for _ in range(200):
+            verify(signed)
+        count += 200
+    return count / (time.perf_counter() - started) * (os.cpu_count() or 1)
