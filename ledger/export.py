@@ -14,6 +14,7 @@ The zip holds `export.json` and `bundles/bundle-<uuid>.json`, a proof bundle per
                  "revoked_at"}],
      "access_log": [{"id", "at", "actor", "grant_id", "token_id", "audience", "what"}],  # newest first
      "tokens": [{"id", "role", "label", "created_at", "expires_at", "revoked_at"}],
+     "erasure_requests": [{"id", "requested_at", "reason", "state", "decided_at", "decision"}],
      "views": {"portfolio_items": [{…an item as the portfolio view holds it…}]}}
 
 Secrets are not in it: share links and tokens are kept only as hashes, and those are left out.
@@ -118,6 +119,10 @@ def subject_access(ledger: Ledger, learner: str) -> dict[str, Any]:
         ],
         "access_log": _access_log(ledger, learner),
         "tokens": _tokens(ledger, learner),
+        "erasure_requests": [
+            {key: value for key, value in asdict(request).items() if key != "learner"}
+            for request in ledger.erasures.list(learner=learner)
+        ],
     }
 
 

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.pages import learner_pages, learner_privacy, learner_shares, share_page, verify_page
+from api.pages import (
+    learner_erasure,
+    learner_pages,
+    learner_privacy,
+    learner_shares,
+    share_page,
+    verify_page,
+)
 
 ROUTERS: tuple[APIRouter, ...] = (
     verify_page.router,
@@ -12,4 +19,5 @@ ROUTERS: tuple[APIRouter, ...] = (
     learner_pages.router,
     learner_shares.router,
     learner_privacy.router,
+    learner_erasure.router,
 )

@@ -212,3 +212,21 @@ def test_api_routes_still_speak_problem_json(pages: TestClient) -> None:
     assert answer.status_code == 415 and answer.headers["content-type"] == "application/problem+json"
     assert pages.get("/v1/nowhere").headers["content-type"] == "application/problem+json"
     assert pages.get("/nowhere").headers["content-type"].startswith("text/html")
+
+
+def test_a_learner_asks_to_be_erased_on_the_page(pages: TestClient, world: World) -> None:
+    csrf = sign_in(pages, world.tokens["learner"])
+    assert 'action="/me/erasure"' in pages.get("/me/erasure").text
+    refused = pages.post("/me/erasure", data={"csrf": csrf, "reason": "please"})  # not confirmed
+    assert refused.status_code == 422 and 'href="#confirm"' in refused.text
+    assert pages.post("/me/erasure", data={"csrf": "", "confirm": "yes"}).status_code == 403
+    too_long = pages.post("/me/erasure", data={"csrf": csrf, "confirm": "yes", "reason": "x" * 2001})
+    assert too_long.status_code == 422 and 'href="#reason"' in too_long.text
+    assert world.ledger.erasures.list(learner=world.learner) == []
+    form = {"csrf": csrf, "confirm": "yes", "reason": "moving on"}
+    asked = pages.post("/me/erasure", data=form, follow_redirects=False)
+    assert asked.status_code == 303 and asked.headers["location"] == "/me/erasure?done=asked"
+    [request] = world.ledger.erasures.list(learner=world.learner)
+    assert request.state == "requested" and request.reason == "moving on"
+    page = pages.get("/me/erasure?done=asked").text
+    assert 'action="/me/erasure"' not in page and "notice" in page  # one request at a time

@@ -147,6 +147,11 @@ def test_learner_shares_and_revokes(site: Site, browser: Any, code: str) -> None
     page.wait_for_url(f"{site.url}/me/access")
     assert page.locator("tr", has_text=audience).count() == 1  # the verifier's visit, just now
     check_page(page, f"access-log-{code}")
+    page.click("a[href='/me/erasure']")
+    page.wait_for_url(f"{site.url}/me/erasure")
+    page.click("form[action='/me/erasure'] button[type=submit]")  # not confirmed: refused, explained
+    assert page.locator(".error-summary").is_visible()
+    check_page(page, f"erasure-{code}")
 
     page.goto(f"{site.url}/me/shares")
     row = page.locator("tr", has_text=audience)
