@@ -15,7 +15,7 @@ from api.pages import session
 from api.pages.i18n import N_, Language, chosen
 from api.pages.learner_pages import SECTIONS, learner_portfolio, signed_in_or_redirect
 from api.pages.rendering import render
-from api.pages.verdicts import KINDS
+from api.pages.verdict_messages import KINDS
 from api.state import ledger_of
 from ledger.errors import LedgerError
 from ledger.shares import MAX_AUDIENCE, ShareGrant

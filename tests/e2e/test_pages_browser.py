@@ -16,7 +16,7 @@ import pytest
 
 from api.pages.i18n import language
 from api.pages.share_page import REVOKED
-from api.pages.verdicts import VERDICTS
+from api.pages.verdict_messages import VERDICTS
 from tests.e2e.pages_site import CHROMIUM, CHROMIUM_FLAGS, Site, check_page, require_browser, serve_demo
 
 LANGUAGES = ("en", "cy")
