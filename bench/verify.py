@@ -1,0 +1,121 @@
+"""Verify: `POST /v1/verify` with valid proof bundles from concurrent clients against a served ledger
+whose log holds a million leaves at --full (synthetic, then real credentials after them), and the
+offline `verify_bundle` per second in one process. Baselines: `GET /healthz` at the same
+concurrency (the server's floor), and Ed25519 verifications per second on one core.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+
+import httpx
+import orjson
+
+from bench.common import Figure, Outcome, Stopwatch, fresh, percentile, register_issuer, register_learners
+from bench.ingest import _ed25519_bound
+from bench.served import Served
+from bench.synthetic_log import fill
+from ledger import examples
+from ledger.bundles import build_bundle
+from ledger.posting import post_batch
+from verification.bundle import verify_bundle
+
+SCALES = {
+    "quick": {"leaves": 100_000, "credentials": 200, "seconds": 4, "offline": 300},
+    "full": {"leaves": 1_000_000, "credentials": 1_000, "seconds": 20, "offline": 3_000},
+}
+CONCURRENCY = 8
+
+
+def run(backend: str, scale: str) -> Outcome:
+    """Build the log and bundles, then load the served ledger and time verify_bundle offline."""
+    sizes = SCALES[scale]
+    outcome = Outcome("verify", backend, {**sizes, "concurrency": CONCURRENCY})
+    with fresh(backend) as target:
+        ledger = target.open()
+        fill(target, ledger, sizes["leaves"])
+        issuer = register_issuer(ledger, "caerleon", ["enrolment"])
+        learners = register_learners(ledger, 50)
+        documents = [
+            examples.sign(examples.enrolment(issuer.did, learners[i % len(learners)]), issuer.key)
+            for i in range(sizes["credentials"])
+        ]
+        post_batch(ledger, documents)
+        ledger.tlog.integrate_all()
+        ledger.tlog.sign_checkpoint()
+        outcome.sizes["log_size"] = ledger.tlog.state().size
+        bundles = [build_bundle(ledger, document["id"]) for document in documents]
+        log_key = ledger.tlog.signer.verifier_key
+        ledger.close()
+        offline = _offline(bundles, log_key, sizes["offline"])
+        bodies = [orjson.dumps(bundle) for bundle in bundles]
+        with Served(target.env()) as served:
+            verify_rate, latencies = _load(served.url, "POST", "/v1/verify", bodies, sizes["seconds"])
+            floor_rate, floor_latencies = _load(served.url, "GET", "/healthz", [b""], sizes["seconds"])
+    outcome.figures += [
+        Figure("POST /v1/verify", verify_rate, "verif/s", "GET /healthz", floor_rate, "≥ 2,000/s"),
+        Figure(
+            "POST /v1/verify p50",
+            percentile(latencies, 50),
+            "ms",
+            "GET /healthz p50",
+            percentile(floor_latencies, 50),
+        ),
+        Figure(
+            "POST /v1/verify p99",
+            percentile(latencies, 99),
+            "ms",
+            "GET /healthz p99",
+            percentile(floor_latencies, 99),
+            "≤ 25 ms",
+        ),
+        Figure(
+            "verify_bundle offline, 1 process",
+            offline,
+            "bundles/s",
+            "Ed25519 verify/s, 1 core",
+            _ed25519_bound() / 2,
+            "≥ 5,000/s",
+        ),
+    ]
+    return outcome
+
+
+def _offline(bundles: list[dict[str, object]], log_key: str, count: int) -> float:
+    """verify_bundle calls per second in this process (each bundle checked to be valid)."""
+    assert all(verify_bundle(bundle, [log_key]).ok for bundle in bundles[:5])
+    with Stopwatch() as watch:
+        for bundle in itertools.islice(itertools.cycle(bundles), count):
+            verify_bundle(bundle, [log_key])
+    return count / watch.seconds
+
+
+def _load(url: str, method: str, path: str, bodies: list[bytes], seconds: float) -> tuple[float, list[float]]:
+    """CONCURRENCY clients sending requests back to back for `seconds`: (requests/s, latencies in ms)."""
+    latencies: list[float] = []
+    failures: list[str] = []
+    deadline = time.perf_counter() + seconds
+
+    def client(offset: int) -> None:
+        with httpx.Client(base_url=url, timeout=30) as http:
+            headers = {"Content-Type": "application/json"}
+            for body in itertools.islice(itertools.cycle(bodies), offset, None):
+                started = time.perf_counter()
+                if started > deadline:
+                    return
+                answer = http.request(method, path, content=body or None, headers=headers)
+                latencies.append((time.perf_counter() - started) * 1000)
+                if answer.status_code != 200 or (body and not answer.json().get("ok")):
+                    failures.append(answer.text[:300])
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(CONCURRENCY)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    assert not failures, failures[:2]
+    return len(latencies) / elapsed, latencies
