@@ -11,7 +11,7 @@ import contextlib
 import re
 import secrets
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -20,7 +20,7 @@ from uuid import UUID, uuid4
 import orjson
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import PersistenceError, RecordConflictError
+from eventsourcing.persistence import PersistenceError, RecordConflictError, StoredEvent
 
 from ledger.errors import (
     DuplicateKey,
@@ -298,6 +298,27 @@ class Ledger(Application[UUID]):
             raise UnknownLearner(f"no learner is registered as {learner!r}")
         return found
 
+    def stream_heads(self, learners: Iterable[str]) -> dict[str, LearnerStream]:
+        """The heads of many learners' streams (`LearnerStream.head_of`) in one query; unknown ones absent."""
+        ids: dict[UUID, str] = {}
+        for learner in learners:
+            with contextlib.suppress(ValueError):
+                ids[uuid_of(learner)] = learner
+        heads: dict[str, LearnerStream] = {}
+        for identifier, stored in self.last_events(list(ids)).items():
+            last = self.mapper.to_domain_event(stored)
+            if isinstance(last, LearnerStream.Event):
+                heads[ids[identifier]] = LearnerStream.head_of(last)
+        return heads
+
+    def data_keys(self, learners: Iterable[str]) -> dict[str, DataKey]:
+        """Many learners' data keys, unwrapped, read in one query; learners whose key is gone absent."""
+        rows = self._recorder().select_learner_key_rows(sorted(set(learners)))
+        return {
+            learner: self.master_key.unwrap(learner, row.wrapped_key, row.master_key_id)
+            for learner, row in rows.items()
+        }
+
     def data_key(self, learner: str) -> DataKey:
         """The learner's data key, unwrapped; LearnerDataErased when it was destroyed."""
         wrapped = self._recorder().select_learner_key_row(learner)
@@ -369,6 +390,15 @@ class Ledger(Application[UUID]):
     def exists(self, aggregate_id: UUID) -> bool:
         try:
             return bool(self.recorder.select_events(aggregate_id, limit=1))
+        except PersistenceError as error:
+            raise StorageUnavailable(f"the event store cannot be read: {error}") from error
+
+    def last_events(self, aggregate_ids: Sequence[UUID]) -> dict[UUID, StoredEvent]:
+        """The last stored event of each aggregate, in one query; aggregates that do not exist absent."""
+        if not aggregate_ids:
+            return {}
+        try:
+            return self._recorder().select_last_events(aggregate_ids)
         except PersistenceError as error:
             raise StorageUnavailable(f"the event store cannot be read: {error}") from error
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.domain import event
+from eventsourcing.domain import Snapshot, event
+from eventsourcing.utils import get_topic
 
 from ledger.errors import InvalidULN
 from ledger.streams import ChainedStream, Entry, uuid_of
+from verification.entries import entry_hash
 
 _ULN_WEIGHTS = (10, 9, 8, 7, 6, 5, 4, 3, 2, 1)
 ERASURE = "erasure"
@@ -35,6 +37,8 @@ class LearnerStream(ChainedStream):
     """
 
     stream_field = "learner"
+    first_seq = 1
+    """The seq of `entries[0]`: 1, except in a head loaded alone (`head_of`), which holds the tail."""
 
     @staticmethod
     def create_id(entry: Entry, **_: Any) -> UUID:
@@ -63,6 +67,41 @@ class LearnerStream(ChainedStream):
     @event("Erased")
     def _erased(self, entry: Entry) -> None:
         self._append(entry, "")
+
+    def entry_at(self, seq: int) -> tuple[Entry, str] | None:
+        """Entry `seq` and its sealed content, when this object holds it (a head holds only the tail)."""
+        index = seq - self.first_seq
+        if index < 0 or index >= len(self.entries):
+            return None
+        return self.entries[index], self.sealed[index]
+
+    @classmethod
+    def head_of(cls, last: LearnerStream.Event) -> LearnerStream:
+        """The stream as posting needs it, from its last event alone: no replay of earlier entries.
+
+        It chains and records the next entry exactly as the whole stream would (seq, head, version);
+        earlier entries are not held (`entry_at` answers None for them, `credentials` lists none).
+        """
+        entry: Entry = last.entry  # type: ignore[attr-defined]
+        state = {
+            "_created_on": last.timestamp,
+            "_modified_on": last.timestamp,
+            "seq": entry["seq"],
+            "head": entry_hash(entry),
+            "entries": [entry],
+            "sealed": [getattr(last, "sealed", "")],
+            "credentials": {},
+            "first_seq": entry["seq"],
+        }
+        snapshot = Snapshot(
+            originator_id=last.originator_id,
+            originator_version=last.originator_version,
+            timestamp=last.timestamp,
+            topic=get_topic(cls),
+            state=state,
+        )
+        head: LearnerStream = snapshot.mutate(None)  # type: ignore[assignment]
+        return head
 
     @property
     def erased(self) -> bool:

@@ -84,6 +84,7 @@ def post_batch(ledger: Ledger, documents: Sequence[object]) -> list[PostResult]:
 
     def build() -> list[Aggregate]:
         batch = _Batch(ledger)
+        batch.prefetch(documents)
         results.clear()
         for document in documents:
             try:
@@ -127,6 +128,31 @@ class _Batch:
         self.streams: dict[str, LearnerStream] = {}
         self.keys: dict[str, DataKey] = {}
         self.claims: dict[str, CredentialClaim] = {}
+        self.absent: set[str] = set()
+        """Credential ids the ledger held no claim on when the batch began."""
+        self.methods: dict[str, str] = {}
+
+    def prefetch(self, documents: Sequence[object]) -> None:
+        """Read what the items will need in three queries, not a few per item: the learners' stream
+        heads (their last event, no replay), their data keys, and which credential ids are taken.
+
+        Items this misses (bytes, malformed ones) are read one by one as before.
+        """
+        learners: set[str] = set()
+        credentials: set[str] = set()
+        for document in documents:
+            if not isinstance(document, dict):
+                continue
+            subject = document.get("credentialSubject")
+            if isinstance(subject, dict) and isinstance(subject.get("id"), str):
+                learners.add(subject["id"])
+            if isinstance(document.get("id"), str):
+                credentials.add(document["id"])
+        self.streams.update(self.ledger.stream_heads(learners))
+        self.keys.update(self.ledger.data_keys(self.streams))
+        ids = {credential_claim_id(credential): credential for credential in credentials}
+        taken = self.ledger.last_events(list(ids))
+        self.absent = {credential for identifier, credential in ids.items() if identifier not in taken}
 
     def changed(self) -> list[Aggregate]:
         """Every aggregate with events to save."""
@@ -246,12 +272,14 @@ class _Batch:
         kind = credential.kind
         if kind == "status":
             kind = "correction" if credential.action == "supersedes" else "revocation"
+        if key not in self.methods:
+            self.methods[key] = VerifyKey.from_multibase(key).verification_method
         entry = stream.next_entry(
             kind,
             self.now,
             credential=credential.id,
             issuer=credential.issuer,
-            key=VerifyKey.from_multibase(key).verification_method,
+            key=self.methods[key],
             commitment=commitment(salt, credential.canonical),
         )
         sealed = self.ledger.seal(data_key, credential.learner, credential.document, salt)
@@ -272,13 +300,14 @@ class _Batch:
 
     def _repeat(self, credential: Credential, claim: CredentialClaim) -> Receipt:
         """The same credential again returns its entry; a different one under its id is refused."""
-        stream = self._stream(claim.learner)
-        entry = stream.entries[claim.seq - 1]
+        held = self._stream(claim.learner).entry_at(claim.seq)
+        if held is None:  # before the tail a head holds: read the whole stream (a repeat is rare)
+            held = self.ledger.learner_stream(claim.learner).entry_at(claim.seq)
+        assert held is not None
+        entry, sealed = held
         try:
             data_key = self._data_key(claim.learner)
-            opened: dict[str, Any] = orjson.loads(
-                data_key.open(claim.learner, base64.b64decode(stream.sealed[claim.seq - 1]))
-            )
+            opened: dict[str, Any] = orjson.loads(data_key.open(claim.learner, base64.b64decode(sealed)))
         except (LearnerDataErased, SealBroken):
             raise CredentialIdReused(
                 f"{credential.id} is already recorded and its content can no longer be compared"
@@ -293,11 +322,11 @@ class _Batch:
 
     def _stream(self, learner: str) -> LearnerStream:
         if learner not in self.streams:
-            stream = self.ledger.learner_stream(learner)
-            if stream.erased:
-                raise LearnerErased(f"learner {learner} was erased; nothing more can be recorded for them")
-            self.streams[learner] = stream
-        return self.streams[learner]
+            self.streams[learner] = self.ledger.learner_stream(learner)
+        stream = self.streams[learner]
+        if stream.erased:
+            raise LearnerErased(f"learner {learner} was erased; nothing more can be recorded for them")
+        return stream
 
     def _data_key(self, learner: str) -> DataKey:
         if learner not in self.keys:
@@ -305,6 +334,8 @@ class _Batch:
         return self.keys[learner]
 
     def _claim(self, credential: str) -> CredentialClaim | None:
+        if credential in self.absent and credential not in self.claims:
+            return None
         if credential not in self.claims:
             found = self.ledger.find(credential_claim_id(credential), CredentialClaim)
             if found is None:

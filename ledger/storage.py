@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import unquote, urlsplit
+from uuid import UUID
 
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
@@ -42,6 +43,20 @@ class LedgerRecorder(Protocol):
 
     def select_learner_key_row(self, learner_id: str) -> LearnerKeyRow | None:
         """The learner's wrapped data key and its master key id, or None."""
+
+    def select_learner_key_rows(self, learner_ids: Sequence[str]) -> dict[str, LearnerKeyRow]:
+        """The wrapped data keys of many learners in one query, by learner id (absent: none)."""
+
+    def select_last_events(self, originator_ids: Sequence[UUID]) -> dict[UUID, StoredEvent]:
+        """The last stored event of each aggregate in one query, by id (absent: no such aggregate)."""
+
+
+_CHUNK = 500
+"""Ids per IN (...) list: well under SQLite's bound on parameters."""
+
+
+def _chunks(items: Sequence[Any]) -> list[Sequence[Any]]:
+    return [items[start : start + _CHUNK] for start in range(0, len(items), _CHUNK)]
 
 
 class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
@@ -78,6 +93,42 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
             row = c.fetchone()
         return None if row is None else LearnerKeyRow(learner_id, bytes(row[0]), row[1])
 
+    def select_learner_key_rows(self, learner_ids: Sequence[str]) -> dict[str, LearnerKeyRow]:
+        """The wrapped data keys of many learners in one query, by learner id."""
+        found: dict[str, LearnerKeyRow] = {}
+        with self.datastore.transaction(commit=False) as c:
+            for chunk in _chunks(list(learner_ids)):
+                marks = ",".join("?" * len(chunk))
+                c.execute(
+                    "SELECT learner_id, wrapped_key, master_key_id FROM learner_keys "  # noqa: S608
+                    f"WHERE learner_id IN ({marks})",
+                    tuple(chunk),
+                )
+                for row in c.fetchall():
+                    found[row[0]] = LearnerKeyRow(row[0], bytes(row[1]), row[2])
+        return found
+
+    def select_last_events(self, originator_ids: Sequence[UUID]) -> dict[UUID, StoredEvent]:
+        """The last stored event of each aggregate in one query, by id."""
+        found: dict[UUID, StoredEvent] = {}
+        table = self.events_table_name
+        with self.datastore.transaction(commit=False) as c:
+            for chunk in _chunks([identifier.hex for identifier in originator_ids]):
+                marks = ",".join("?" * len(chunk))
+                c.execute(
+                    f"SELECT e.originator_id, e.originator_version, e.topic, e.state FROM {table} e "  # noqa: S608
+                    f"JOIN (SELECT originator_id, MAX(originator_version) AS version FROM {table} "
+                    f"WHERE originator_id IN ({marks}) GROUP BY originator_id) last "
+                    "ON e.originator_id = last.originator_id AND e.originator_version = last.version",
+                    tuple(chunk),
+                )
+                for row in c.fetchall():
+                    identifier = UUID(row["originator_id"])
+                    found[identifier] = StoredEvent(
+                        identifier, row["originator_version"], row["topic"], bytes(row["state"])
+                    )
+        return found
+
 
 class LedgerPostgresRecorder(PostgresApplicationRecorder):
     """The library's PostgreSQL recorder, also writing learner keys in the events' transaction."""
@@ -91,6 +142,13 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
         self.select_key_statement = SQL(
             "SELECT wrapped_key, master_key_id FROM {} WHERE learner_id = %s"
         ).format(table)
+        self.select_keys_statement = SQL(
+            "SELECT learner_id, wrapped_key, master_key_id FROM {} WHERE learner_id = ANY(%s)"
+        ).format(table)
+        self.select_last_events_statement = SQL(
+            "SELECT DISTINCT ON (originator_id) originator_id, originator_version, topic, state "
+            "FROM {}.{} WHERE originator_id = ANY(%s) ORDER BY originator_id, originator_version DESC"
+        ).format(Identifier(datastore.schema), Identifier(events_table_name))
 
     def _insert_events(
         self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
@@ -118,6 +176,30 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
         if row is None:
             return None
         return LearnerKeyRow(learner_id, bytes(row["wrapped_key"]), row["master_key_id"])
+
+    def select_learner_key_rows(self, learner_ids: Sequence[str]) -> dict[str, LearnerKeyRow]:
+        """The wrapped data keys of many learners in one query, by learner id."""
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(self.select_keys_statement, (list(learner_ids),))
+            rows = curs.fetchall()
+        return {
+            str(row["learner_id"]): LearnerKeyRow(
+                row["learner_id"], bytes(row["wrapped_key"]), row["master_key_id"]
+            )
+            for row in rows
+        }
+
+    def select_last_events(self, originator_ids: Sequence[UUID]) -> dict[UUID, StoredEvent]:
+        """The last stored event of each aggregate in one query, by id."""
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(self.select_last_events_statement, (list(originator_ids),))
+            rows = curs.fetchall()
+        return {
+            row["originator_id"]: StoredEvent(
+                row["originator_id"], row["originator_version"], row["topic"], bytes(row["state"])
+            )
+            for row in rows
+        }
 
 
 @dataclass(frozen=True)
