@@ -10,7 +10,7 @@ from ledger.application import Ledger
 from ledger.errors import UnknownCredential
 from ledger.indexes import CredentialClaim, credential_claim_id
 from ledger.log import NotYetIntegrated
-from ledger.log_store import LogCursor, StoredCheckpoint, TileHashSource
+from ledger.log_store import LogCursor, StoredCheckpoint, in_one_read
 from verification.bundle_shape import assemble_bundle
 from verification.entries import entry_hash
 from verification.merkle import consistency_proof, inclusion_proof
@@ -49,7 +49,9 @@ def build_bundle(ledger: Ledger, credential: str, *, since: int | None = None) -
             raise NotYetIntegrated(f"{claim.issuer} is registered but not yet in a signed checkpoint; retry")
         consistency: dict[int, list[bytes]] = {}
         if since is not None and 0 < since < checkpoint.size:
-            consistency[since] = consistency_proof(since, checkpoint.size, TileHashSource(log))
+            consistency[since] = in_one_read(
+                log, lambda source: consistency_proof(since, checkpoint.size, source)
+            )
         return assemble_bundle(
             content,
             salt,
@@ -70,7 +72,7 @@ def _covering_checkpoint(ledger: Ledger) -> StoredCheckpoint | None:
 
 
 def _proof(log: LogCursor, index: int, checkpoint: StoredCheckpoint) -> TlogProof:
-    hashes = inclusion_proof(index, checkpoint.size, TileHashSource(log))
+    hashes = in_one_read(log, lambda source: inclusion_proof(index, checkpoint.size, source))
     return TlogProof(index, tuple(hashes), checkpoint.note)
 
 

@@ -12,7 +12,16 @@ from eventsourcing.persistence import PersistenceError
 from ledger.application import Ledger
 from ledger.errors import LedgerError, StorageUnavailable
 from ledger.log_signer import LogSigner
-from ledger.log_store import TILE_WIDTH, Leaf, LogCursor, LogState, LogStore, StoredCheckpoint, TileHashSource
+from ledger.log_store import (
+    TILE_WIDTH,
+    Leaf,
+    LogCursor,
+    LogState,
+    LogStore,
+    StoredCheckpoint,
+    TileHashSource,
+    in_one_read,
+)
 from ledger.streams import rfc3339
 from verification.canonical import canonical_json
 from verification.checkpoint import Checkpoint, sign_checkpoint
@@ -149,12 +158,12 @@ class TransparencyLog:
     def inclusion(self, index: int, size: int) -> list[bytes]:
         """The inclusion proof of leaf `index` in the tree of `size`; requires index < size <= log size."""
         with self.store.reading() as log:
-            return inclusion_proof(index, size, TileHashSource(log))
+            return in_one_read(log, lambda source: inclusion_proof(index, size, source))
 
     def consistency(self, old_size: int, new_size: int) -> list[bytes]:
         """The consistency proof between two tree sizes of this log."""
         with self.store.reading() as log:
-            return consistency_proof(old_size, new_size, TileHashSource(log))
+            return in_one_read(log, lambda source: consistency_proof(old_size, new_size, source))
 
 
 def _complete_tiles(log: LogCursor, old_size: int, new_size: int) -> None:

@@ -4,14 +4,14 @@ own connection pool (ledger.sql), so integration shares the database's transacti
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from eventsourcing.persistence import ApplicationRecorder
 
 from ledger.sql import SqlCursor, SqlStore
-from verification.merkle import Frontier, node_hash, root_from_leaves
+from verification.merkle import HASH_SIZE, Frontier, HashSource, node_hash, root_from_leaves
 
 TILE_HEIGHT = 8
 """A tile holds 2^8 = 256 hashes (C2SP tlog-tiles); level L nodes root 256^L leaves."""
@@ -99,6 +99,41 @@ class LogCursor(SqlCursor):
             raise LookupError(f"level {level} holds {len(found)} of hashes {start}..{start + count - 1}")
         return found
 
+    def hash_ranges(self, ranges: Sequence[tuple[int, int, int]]) -> dict[tuple[int, int, int], list[bytes]]:
+        """Many `hashes(level, start, count)` reads in one PostgreSQL query, by (level, start, count).
+
+        The ranges travel as arrays, so the statement text never changes and the server keeps it
+        prepared; each range is one index range scan.
+        """
+        leaves = [(start, start + count) for level, start, count in ranges if level == 0]
+        tiles = [(level, start, start + count) for level, start, count in ranges if level > 0]
+        rows = self.rows(
+            "SELECT 0 AS level, l.leaf_index AS node_index, l.leaf_hash AS hash FROM {p}log_leaves l "
+            "JOIN unnest(?::bigint[], ?::bigint[]) AS r(lo, hi) "
+            "ON l.leaf_index >= r.lo AND l.leaf_index < r.hi "
+            "UNION ALL SELECT t.level, t.node_index, t.hash FROM {p}log_tiles t "
+            "JOIN unnest(?::int[], ?::bigint[], ?::bigint[]) AS r(level, lo, hi) "
+            "ON t.level = r.level AND t.node_index >= r.lo AND t.node_index < r.hi",
+            [
+                [lo for lo, _ in leaves],
+                [hi for _, hi in leaves],
+                [level for level, _, _ in tiles],
+                [lo for _, lo, _ in tiles],
+                [hi for _, _, hi in tiles],
+            ],
+        )
+        found = {(int(row["level"]), int(row["node_index"])): bytes(row["hash"]) for row in rows}
+        answer: dict[tuple[int, int, int], list[bytes]] = {}
+        for level, start, count in ranges:
+            hashes = [found.get((level, index)) for index in range(start, start + count)]
+            present = [digest for digest in hashes if digest is not None]
+            if len(present) != count:
+                raise LookupError(
+                    f"level {level} holds {len(present)} of hashes {start}..{start + count - 1}"
+                )
+            answer[level, start, count] = present
+        return answer
+
     def leaf(self, index: int) -> Leaf | None:
         """The leaf at an index."""
         rows = self.rows("SELECT * FROM {p}log_leaves WHERE leaf_index = ?", (index,))
@@ -151,10 +186,17 @@ def _checkpoint(row: Any) -> StoredCheckpoint:
     return StoredCheckpoint(int(row["size"]), bytes(row["root"]), row["note"], str(row["signed_at"]))
 
 
+class HashRanges(Protocol):
+    """Where a TileHashSource reads ranges of one level's hashes (0: leaves)."""
+
+    def hashes(self, level: int, start: int, count: int) -> list[bytes]:
+        """`count` consecutive hashes of a level from `start`."""
+
+
 class TileHashSource:
     """Subtree roots for proofs from leaves and tiles: O(log n) range reads whatever the log's size."""
 
-    def __init__(self, cursor: LogCursor) -> None:
+    def __init__(self, cursor: HashRanges) -> None:
         self.cursor = cursor
 
     def subtree_root(self, start: int, end: int) -> bytes:
@@ -173,3 +215,41 @@ class LogStore(SqlStore[LogCursor]):
 
     def __init__(self, recorder: ApplicationRecorder, schema: str) -> None:
         super().__init__(recorder, schema, LogCursor)
+
+
+T = TypeVar("T")
+
+
+class _Plan:
+    """Answers every range with placeholder hashes and notes which ranges were asked for."""
+
+    def __init__(self) -> None:
+        self.ranges: list[tuple[int, int, int]] = []
+
+    def hashes(self, level: int, start: int, count: int) -> list[bytes]:
+        self.ranges.append((level, start, count))
+        return [bytes(HASH_SIZE)] * count
+
+
+class _Read:
+    """Answers ranges from what one query read."""
+
+    def __init__(self, read: dict[tuple[int, int, int], list[bytes]]) -> None:
+        self.read = read
+
+    def hashes(self, level: int, start: int, count: int) -> list[bytes]:
+        return self.read[level, start, count]
+
+
+def in_one_read(cursor: LogCursor, build: Callable[[HashSource], T]) -> T:
+    """Run `build` (a proof from a HashSource) with every hash it needs read in one query.
+
+    A dry run with placeholder hashes names the ranges: which subtrees a proof needs depends only
+    on the indices and sizes, never on the hashes. Saves a round trip per range (about 17 at 10^7)
+    on PostgreSQL; SQLite has no round trips to save, so it reads range by range as before.
+    """
+    if not cursor.postgres:
+        return build(TileHashSource(cursor))
+    plan = _Plan()
+    build(TileHashSource(plan))
+    return build(TileHashSource(_Read(cursor.hash_ranges(plan.ranges))))
