@@ -66,19 +66,15 @@ class LogCursor(SqlCursor):
 
     def insert_leaves(self, leaves: Sequence[Leaf]) -> None:
         """Append leaves (indexes must continue the log)."""
-        for leaf in leaves:
-            self.run(
-                "INSERT INTO {p}log_leaves (leaf_index, notification_id, stream, seq, leaf_hash) "
-                "VALUES (?, ?, ?, ?, ?)",
-                (leaf.index, leaf.notification_id, leaf.stream, leaf.seq, leaf.hash),
-            )
+        self.run_many(
+            "INSERT INTO {p}log_leaves (leaf_index, notification_id, stream, seq, leaf_hash) "
+            "VALUES (?, ?, ?, ?, ?)",
+            [(leaf.index, leaf.notification_id, leaf.stream, leaf.seq, leaf.hash) for leaf in leaves],
+        )
 
     def insert_tiles(self, nodes: Sequence[tuple[int, int, bytes]]) -> None:
         """Store roots of newly complete 256^level subtrees: (level, node index, hash)."""
-        for level, index, digest in nodes:
-            self.run(
-                "INSERT INTO {p}log_tiles (level, node_index, hash) VALUES (?, ?, ?)", (level, index, digest)
-            )
+        self.run_many("INSERT INTO {p}log_tiles (level, node_index, hash) VALUES (?, ?, ?)", nodes)
 
     def hashes(self, level: int, start: int, count: int) -> list[bytes]:
         """`count` consecutive hashes of a level (0: leaves) from `start`: one range read."""

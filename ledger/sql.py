@@ -28,6 +28,13 @@ class SqlCursor:
         text = statement.replace("{p}", self._prefix)
         self._cursor.execute(text.replace("?", "%s") if self.postgres else text, params)
 
+    def run_many(self, statement: str, rows: Sequence[Sequence[object]]) -> None:
+        """Execute one statement for each of many rows (psycopg pipelines them: no round trip each)."""
+        if not rows:
+            return
+        text = statement.replace("{p}", self._prefix)
+        self._cursor.executemany(text.replace("?", "%s") if self.postgres else text, rows)
+
     def rows(self, statement: str, params: Sequence[object] = ()) -> list[Any]:
         """Execute one query; rows are indexable by column name."""
         self.run(statement, params)
