@@ -37,8 +37,12 @@ def main(url: str, token: str, log_key: str, source: Path, acks: Path, batch: in
                     break
                 except (httpx.TransportError, RemoteRefusal) as error:
                     # the server is down (killed) or unavailable: not acknowledged, so post again
-                    if isinstance(error, RemoteRefusal) and error.status < 500:
-                        raise
+                    if (
+                        isinstance(error, RemoteRefusal)
+                        and error.status < 500
+                        and error.status not in (409, 429)
+                    ):
+                        raise  # a refusal, not a fault: retrying cannot help
                     if time.monotonic() > deadline:
                         raise
                     time.sleep(0.05)

@@ -53,7 +53,8 @@ def client(served: Served, token: str, log_key: str, source: Path, acks: Path) -
     """An issuer's client process (tests/e2e/crash_client.py) posting `source` in batches."""
     command = [sys.executable, "-m", "tests.e2e.crash_client", served.url, token, log_key]
     command += [str(source), str(acks), str(BATCH)]
-    return subprocess.Popen(command, env=served.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    with source.with_suffix(".err").open("ab") as errors:
+        return subprocess.Popen(command, env=served.env, stdout=subprocess.DEVNULL, stderr=errors)
 
 
 def acknowledged(acks: Path) -> list[dict[str, Any]]:
@@ -104,7 +105,9 @@ def test_sigkill_the_server_while_clients_post_loses_nothing_acknowledged(
             threshold = int(total * random.uniform(low, high))
             deadline = time.monotonic() + 90
             while sum(len(acknowledged(path)) for path in ack_files) < threshold:
-                assert time.monotonic() < deadline, "the clients stopped making progress"
+                assert time.monotonic() < deadline, "no progress: " + "".join(
+                    path.with_suffix(".err").read_text()[-2000:] for path in files
+                )
                 time.sleep(0.005)
             time.sleep(random.uniform(0, 0.05))
             served.kill()
@@ -116,7 +119,9 @@ def test_sigkill_the_server_while_clients_post_loses_nothing_acknowledged(
                 clients[CLIENTS].wait(timeout=10)
             served.start()
         for process in clients[:CLIENTS]:
-            assert process.wait(timeout=120) == 0, process.stderr.read() if process.stderr else b""
+            assert process.wait(timeout=120) == 0, "".join(
+                path.with_suffix(".err").read_text() for path in files
+            )
         lags = served.wait_caught_up()
         checkpoint = wait_for_checkpoint(served, ledger.tlog.state().size)
         print(f"\n{backend.name}: killed after {kills} of {total} acknowledged; lags {lags}")
