@@ -7,8 +7,8 @@ placeholders become `%s` and `{p}` the schema, on SQLite `{p}` disappears.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from typing import Any, Generic, TypeVar
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from typing import Any, Generic, TypeVar, cast
 
 from eventsourcing.persistence import ApplicationRecorder
 from eventsourcing.postgres import PostgresApplicationRecorder
@@ -27,6 +27,14 @@ class SqlCursor:
         """Execute one statement."""
         text = statement.replace("{p}", self._prefix)
         self._cursor.execute(text.replace("?", "%s") if self.postgres else text, params)
+
+    def pipelined(self) -> AbstractContextManager[object]:
+        """On PostgreSQL, send statements without waiting for each answer until one is read (psycopg
+        pipeline mode: an error still surfaces before the transaction commits); nothing on SQLite.
+        """
+        if self.postgres:
+            return cast(AbstractContextManager[object], self._cursor.connection.pipeline())
+        return nullcontext()
 
     def run_many(self, statement: str, rows: Sequence[Sequence[object]]) -> None:
         """Execute one statement for each of many rows (psycopg pipelines them: no round trip each)."""

@@ -52,15 +52,14 @@ class Context:
     """
 
     def __init__(self, ledger: Ledger, events: Sequence[object]) -> None:
-        self._keys: dict[str, DataKey | None] = {}
+        learners: set[str] = set()
         for event in events:
             entry = getattr(event, "entry", None)
             learner = entry.get("learner") if isinstance(entry, dict) else None
-            if learner and hasattr(event, "sealed") and learner not in self._keys:
-                try:
-                    self._keys[learner] = ledger.data_key(learner)
-                except LedgerError:
-                    self._keys[learner] = None
+            if learner and hasattr(event, "sealed"):
+                learners.add(learner)
+        # One query for the batch, not one per learner; a destroyed key is simply absent.
+        self._keys: dict[str, DataKey] = ledger.data_keys(learners) if learners else {}
         self.memo: dict[tuple[str, str], object] = {}
         """Per-batch state a projection keeps between events, keyed by (projection, key)."""
 
@@ -122,8 +121,9 @@ class Projections:
                 now = view.position(name, for_update=True)
                 if now != position:
                     return len(notifications), now  # another runner got there first; read again
-                for event in events:
-                    projection.apply(view, event, context)
+                with view.pipelined():
+                    for event in events:
+                        projection.apply(view, event, context)
                 view.set_position(name, notifications[-1].id)
                 return len(notifications), notifications[-1].id
         except PersistenceError as error:
