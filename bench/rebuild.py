@@ -1,4 +1,5 @@
-"""Rebuild: each projection emptied and replayed from the whole event store, entries per second,
+"""Rebuild: each projection emptied and replayed from the whole event store, then all four together
+(`ledger projections rebuild`), events per second,
 against reading and decoding every stored event (the floor of any replay) as the baseline.
 """
 
@@ -21,16 +22,16 @@ def run(backend: str, scale: str) -> Outcome:
         ledger = target.open()
         floor = read_rate(ledger)
         projections = open_projections(ledger, inline=False)
-        total = 0.0
         for name in projections.by_name:
             with Stopwatch() as watch:
                 projections.rebuild(name)
-            total += watch.seconds
             outcome.figures.append(
-                Figure(f"rebuild {name}", events / watch.seconds, "events/s", "read+decode", floor)
+                Figure(f"rebuild {name} alone", events / watch.seconds, "events/s", "read+decode", floor)
             )
+        with Stopwatch() as watch:
+            projections.rebuild()
         ledger.close()
     outcome.figures.append(
-        Figure("rebuild all four", events / total, "events/s", "read+decode", floor, "≥ 30,000/s")
+        Figure("rebuild all four", events / watch.seconds, "events/s", "read+decode", floor, "≥ 30,000/s")
     )
     return outcome

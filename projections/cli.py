@@ -18,7 +18,6 @@ from typing import Annotated, Any
 import orjson
 import typer
 from rich.markup import escape
-from rich.progress import Progress, TaskID
 from rich.table import Table
 
 from ledger import cli_audit
@@ -66,14 +65,10 @@ def projections_rebuild(
     with views(data_dir, catch_up=False) as projections:
         names = [name] if name else list(projections.by_name)
         head = projections.ledger.recorder.max_notification_id() or 0
+        with _progress() as progress:  # all of them in one pass over the events
+            task = progress.add_task(f"rebuilding {', '.join(names)}", total=head)
+            projections.rebuild(*names, progress=lambda read: progress.advance(task, read))
         for each in names:
-            with _progress() as progress:
-                task = progress.add_task(f"rebuilding {each}", total=head)
-
-                def advance(read: int, task: TaskID = task, progress: Progress = progress) -> None:
-                    progress.advance(task, read)
-
-                projections.rebuild(each, progress=advance)
             console.print(f"{each} rebuilt from {head} events")
 
 

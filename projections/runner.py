@@ -104,10 +104,16 @@ class Projections:
 
     def run_batch(self, name: str, limit: int = 500, stop: int | None = None) -> tuple[int, int]:
         """Apply the next events to one projection in one transaction: (events read, position)."""
-        projection = self.projection(name)
+        return self._run_together([name], limit, stop)
+
+    def _run_together(self, names: Sequence[str], limit: int, stop: int | None) -> tuple[int, int]:
+        """Apply the next events to projections standing at the same position, reading and decoding
+        them once, in one transaction: (events read, position). Each records its own position.
+        """
+        projections = [self.projection(name) for name in names]
         try:
             with self.store.reading() as view:
-                position = view.position(name)
+                position = view.position(names[0])
             if stop is not None and position >= stop:
                 return 0, position
             notifications = self.ledger.recorder.select_notifications(
@@ -118,13 +124,16 @@ class Projections:
             events = [self.ledger.mapper.to_domain_event(notification) for notification in notifications]
             context = Context(self.ledger, events)
             with self.store.writing() as view:
-                now = view.position(name, for_update=True)
-                if now != position:
-                    return len(notifications), now  # another runner got there first; read again
+                for name in names:
+                    now = view.position(name, for_update=True)
+                    if now != position:
+                        return len(notifications), now  # another runner got there first; read again
                 with view.pipelined():
                     for event in events:
-                        projection.apply(view, event, context)
-                view.set_position(name, notifications[-1].id)
+                        for projection in projections:
+                            projection.apply(view, event, context)
+                for name in names:
+                    view.set_position(name, notifications[-1].id)
                 return len(notifications), notifications[-1].id
         except PersistenceError as error:
             raise StorageUnavailable(f"the views cannot be written: {error}") from error
@@ -137,15 +146,23 @@ class Projections:
         stop: int | None = None,
         progress: Callable[[int], None] = lambda _: None,
     ) -> int:
-        """Run projections (all by default) until nothing is pending (or `stop` is reached)."""
+        """Run projections (all by default) until nothing is pending (or `stop` is reached); return
+        the events read. Projections at the same position advance together on one read of the events.
+        """
         total = 0
-        for name in names or list(self.by_name):
-            while True:
-                read, _ = self.run_batch(name, batch, stop)
-                if not read:
-                    break
-                total += read
-                progress(read)
+        pending = list(names or self.by_name)
+        for name in pending:
+            self.projection(name)
+        while pending:
+            positions = self.positions()
+            lowest = min(positions[name] for name in pending)
+            together = [name for name in pending if positions[name] == lowest]
+            read, _ = self._run_together(together, batch, stop)
+            if not read:
+                pending = [name for name in pending if name not in together]
+                continue
+            total += read
+            progress(read)
         return total
 
     def positions(self) -> dict[str, int]:
@@ -167,12 +184,15 @@ class Projections:
                 )
             time.sleep(0.02)
 
-    def rebuild(self, name: str, progress: Callable[[int], None] = lambda _: None) -> int:
-        """Empty one projection's tables and replay the whole event store into them."""
-        projection = self.projection(name)
+    def rebuild(self, *names: str, progress: Callable[[int], None] = lambda _: None) -> int:
+        """Empty projections' tables (all by default) and replay the whole event store into them,
+        in one pass when there are several.
+        """
+        chosen = [self.projection(name) for name in names or list(self.by_name)]
         with self.store.writing() as view:
-            view.position(name, for_update=True)
-            for table in projection.tables:
-                view.run(f"DELETE FROM {{p}}{table}")  # noqa: S608 (table names are constants)
-            view.set_position(name, 0)
-        return self.catch_up([name], progress=progress)
+            for projection in chosen:
+                view.position(projection.name, for_update=True)
+                for table in projection.tables:
+                    view.run(f"DELETE FROM {{p}}{table}")  # noqa: S608 (table names are constants)
+                view.set_position(projection.name, 0)
+        return self.catch_up([projection.name for projection in chosen], progress=progress)
