@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from uuid import UUID, uuid4
 
 import orjson
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import AggregateNotFoundError, Application, project_aggregate
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import PersistenceError, RecordConflictError, StoredEvent
 
@@ -402,6 +402,25 @@ class Ledger(Application[UUID]):
             return self._recorder().select_last_events(aggregate_ids)
         except PersistenceError as error:
             raise StorageUnavailable(f"the event store cannot be read: {error}") from error
+
+    def find_many(self, aggregate_ids: Sequence[UUID]) -> dict[UUID, object]:
+        """Many aggregates rebuilt from their events read in one query, by id: each the aggregate,
+        or the exception rebuilding it raised (a tampered event can fail anywhere in decoding);
+        ids with no events absent.
+        """
+        if not aggregate_ids:
+            return {}
+        try:
+            stored = self._recorder().select_events_of(aggregate_ids)
+        except PersistenceError as error:
+            raise StorageUnavailable(f"the event store cannot be read: {error}") from error
+        found: dict[UUID, object] = {}
+        for identifier, events in stored.items():
+            try:
+                found[identifier] = project_aggregate(None, map(self.mapper.to_domain_event, events))
+            except Exception as error:  # reported by the caller as `find` would have raised it
+                found[identifier] = error
+        return found
 
     def find(self, aggregate_id: UUID, kind: type[T]) -> T | None:
         try:

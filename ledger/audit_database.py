@@ -61,6 +61,8 @@ class DatabaseSource:
         self.store = SqlStore(ledger.recorder, ledger.tlog.store.schema, LogRows)
         self.keys: BoundedCache[str, DataKey | Opening] = BoundedCache(4096)
         """Recently used data keys (or why a learner has none)."""
+        self.claims: dict[UUID, object] = {}
+        """The claims on the current page's credentials, read in one query (`records`)."""
 
     def integration(self, tally: Tally) -> Integration:
         """How far the log had integrated, read defensively."""
@@ -76,7 +78,9 @@ class DatabaseSource:
         """Up to `page` events with ids in [start, stop], decoded, opened and anchored."""
         topics = REGISTRY_TOPICS if registry_only else ()
         rows, after = read_notifications(self.ledger, tally, start, stop, page=page, topics=topics)
+        self.claims = self.ledger.find_many(_credential_claims(self.ledger, rows))
         found = [self.record(row) for row in rows]
+        self.claims = {}
         return [record for record in found if record is not None], after
 
     def record(self, stored: Notification) -> Record | None:
@@ -200,7 +204,13 @@ class DatabaseSource:
 
     def _claim(self, claim_id: UUID, kind: type[Any], what: str) -> Anchor:
         try:
-            claim = self.ledger.find(claim_id, kind)
+            if claim_id in self.claims:  # read with the rest of the page
+                read = self.claims[claim_id]
+                if isinstance(read, Exception):
+                    raise read
+                claim = read if isinstance(read, kind) else None
+            else:
+                claim = self.ledger.find(claim_id, kind)
         except LedgerError:
             raise
         except Exception as error:  # a tampered claim event can fail anywhere in decoding
@@ -208,6 +218,23 @@ class DatabaseSource:
         if claim is None:
             return Anchor(what, None)
         return Anchor(what, {name: value for name, value in vars(claim).items() if not name.startswith("_")})
+
+
+def _credential_claims(ledger: Ledger, rows: list[Notification]) -> list[UUID]:
+    """The claims on the credentials a page of events records, to read in one query (a row that
+    does not decode is skipped here and reported where the audit reads it).
+    """
+    ids = []
+    for row in rows:
+        if not str(row.topic).startswith(LEARNER_TOPIC):
+            continue
+        try:
+            entry = getattr(ledger.mapper.to_domain_event(row), "entry", None)
+        except Exception:  # noqa: S112 (reported where the audit reads this row)
+            continue
+        if isinstance(entry, dict) and isinstance(entry.get("credential"), str):
+            ids.append(credential_claim_id(entry["credential"]))
+    return ids
 
 
 def _stream_urn(originator_id: UUID | str) -> str:

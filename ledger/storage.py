@@ -50,6 +50,9 @@ class LedgerRecorder(Protocol):
     def select_last_events(self, originator_ids: Sequence[UUID]) -> dict[UUID, StoredEvent]:
         """The last stored event of each aggregate in one query, by id (absent: no such aggregate)."""
 
+    def select_events_of(self, originator_ids: Sequence[UUID]) -> dict[UUID, list[StoredEvent]]:
+        """Every stored event of each aggregate in one query, in version order, by id."""
+
 
 _CHUNK = 500
 """Ids per IN (...) list: well under SQLite's bound on parameters."""
@@ -129,6 +132,25 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
                     )
         return found
 
+    def select_events_of(self, originator_ids: Sequence[UUID]) -> dict[UUID, list[StoredEvent]]:
+        """Every stored event of each aggregate in one query, in version order, by id."""
+        found: dict[UUID, list[StoredEvent]] = {}
+        with self.datastore.transaction(commit=False) as c:
+            for chunk in _chunks([identifier.hex for identifier in originator_ids]):
+                marks = ",".join("?" * len(chunk))
+                c.execute(
+                    "SELECT originator_id, originator_version, topic, state "  # noqa: S608
+                    f"FROM {self.events_table_name} WHERE originator_id IN ({marks}) "
+                    "ORDER BY originator_id, originator_version",
+                    tuple(chunk),
+                )
+                for row in c.fetchall():
+                    identifier = UUID(row["originator_id"])
+                    found.setdefault(identifier, []).append(
+                        StoredEvent(identifier, row["originator_version"], row["topic"], bytes(row["state"]))
+                    )
+        return found
+
 
 class LedgerPostgresRecorder(PostgresApplicationRecorder):
     """The library's PostgreSQL recorder, also writing learner keys in the events' transaction."""
@@ -148,6 +170,10 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
         self.select_last_events_statement = SQL(
             "SELECT DISTINCT ON (originator_id) originator_id, originator_version, topic, state "
             "FROM {}.{} WHERE originator_id = ANY(%s) ORDER BY originator_id, originator_version DESC"
+        ).format(Identifier(datastore.schema), Identifier(events_table_name))
+        self.select_events_of_statement = SQL(
+            "SELECT originator_id, originator_version, topic, state FROM {}.{} "
+            "WHERE originator_id = ANY(%s) ORDER BY originator_id, originator_version"
         ).format(Identifier(datastore.schema), Identifier(events_table_name))
 
     def _insert_events(
@@ -200,6 +226,20 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
             )
             for row in rows
         }
+
+    def select_events_of(self, originator_ids: Sequence[UUID]) -> dict[UUID, list[StoredEvent]]:
+        """Every stored event of each aggregate in one query, in version order, by id."""
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(self.select_events_of_statement, (list(originator_ids),))
+            rows = curs.fetchall()
+        found: dict[UUID, list[StoredEvent]] = {}
+        for row in rows:
+            found.setdefault(row["originator_id"], []).append(
+                StoredEvent(
+                    row["originator_id"], row["originator_version"], row["topic"], bytes(row["state"])
+                )
+            )
+        return found
 
 
 @dataclass(frozen=True)
