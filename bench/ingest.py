@@ -30,6 +30,7 @@ from bench.served import Served
 from ledger import examples
 from ledger.posting import post_batch
 from ledger.storage import parse_database_url
+from projections.bootstrap import open_projections
 
 BATCH = 1000
 SCALES = {"quick": {"learners": 200, "batches": 2}, "full": {"learners": 5_000, "batches": 20}}
@@ -112,6 +113,7 @@ def _http(backend: str, learners: int, batches: int) -> tuple[float, list[float]
     with fresh(backend) as target:
         ledger, work = _workload(target, learners, batches)
         token, _ = ledger.tokens.create("issuer", organisation="caerleon")
+        open_projections(ledger, inline=False).catch_up()  # the server starts with its views current
         ledger.close()
         bodies = [orjson.dumps({"credentials": batch}) for batch in work]
         with Served(target.env()) as served, httpx.Client(base_url=served.url, timeout=120) as client:
