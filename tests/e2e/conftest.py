@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
+import psycopg
 import pytest
 from fastapi.testclient import TestClient
+from psycopg import sql
 
 from api.app import create_app
 from ledger import examples
 from ledger.application import Ledger
 from ledger.posting import post_credential
-from tests.conftest import Backend, Issuer, register_issuer
+from tests.conftest import BACKENDS, Backend, Issuer, register_issuer
 from tests.e2e.world import World
 from verification.keys import SigningKey
 
@@ -92,3 +96,17 @@ def client(backend: Backend, ledger: Ledger) -> Iterator[TestClient]:
     """The API without follower threads: the matrix needs no background work."""
     with TestClient(create_app(backend.settings, ledger=ledger, followers=False)) as test_client:
         yield test_client
+
+
+@pytest.fixture(params=BACKENDS)
+def env(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str, str]]:
+    """Environment variables that point every command at a fresh ledger (development secrets)."""
+    variables = {"LEDGER_DATA_DIR": str(tmp_path / "data"), "COLUMNS": "200"}
+    if request.param == "sqlite":
+        yield variables
+        return
+    url = request.getfixturevalue("postgres_url")
+    schema = f"cli_{uuid.uuid4().hex[:16]}"
+    yield {**variables, "LEDGER_DATABASE_URL": url, "LEDGER_DATABASE_SCHEMA": schema}
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))

@@ -3,41 +3,10 @@
 from __future__ import annotations
 
 import json
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg
-import pytest
-from psycopg import sql
-from typer.testing import CliRunner
-
-from api.cli import app
 from ledger import examples
-from tests.conftest import BACKENDS
-
-runner = CliRunner()
-
-
-@pytest.fixture(params=BACKENDS)
-def env(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str, str]]:
-    """Environment variables that point every command at a fresh ledger."""
-    variables = {"LEDGER_DATA_DIR": str(tmp_path / "data"), "COLUMNS": "200"}
-    if request.param == "sqlite":
-        yield variables
-        return
-    url = request.getfixturevalue("postgres_url")
-    schema = f"cli_{uuid.uuid4().hex[:16]}"
-    yield {**variables, "LEDGER_DATABASE_URL": url, "LEDGER_DATABASE_SCHEMA": schema}
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
-
-
-def ledger(env: dict[str, str], *args: str, code: int = 0) -> str:
-    """Run one `ledger` command; check its exit status; return what it printed."""
-    result = runner.invoke(app, list(args), env=env)
-    assert result.exit_code == code, (result.output, result.exception)
-    return result.output
+from tests.e2e.cli_runner import ledger
 
 
 def test_an_operator_and_an_issuer_record_a_result(env: dict[str, str], tmp_path: Path) -> None:

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from ledger import bootstrap
 from ledger.settings import Settings
-from tests.e2e.test_cli import env, ledger
-
-__all__ = ["env"]
+from tests.e2e.cli_runner import ledger
 
 
 def test_the_registrar_refuses_then_approves(env: dict[str, str]) -> None:

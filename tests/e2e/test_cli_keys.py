@@ -4,42 +4,12 @@ from __future__ import annotations
 
 import base64
 import os
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg
-import pytest
-from psycopg import sql
-from typer.testing import CliRunner
-
-from api.cli import app
 from ledger.sealing import MasterKey
-from tests.conftest import BACKENDS
+from tests.e2e.cli_runner import ledger
 
-runner = CliRunner()
 ULNS = ["9276308686", "1000000019", "4000000038"]
-
-
-@pytest.fixture(params=BACKENDS)
-def env(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str, str]]:
-    """Environment variables that point every command at a fresh ledger (development secrets)."""
-    variables = {"LEDGER_DATA_DIR": str(tmp_path / "data"), "COLUMNS": "200"}
-    if request.param == "sqlite":
-        yield variables
-        return
-    url = request.getfixturevalue("postgres_url")
-    schema = f"cli_keys_{uuid.uuid4().hex[:12]}"
-    yield {**variables, "LEDGER_DATABASE_URL": url, "LEDGER_DATABASE_SCHEMA": schema}
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
-
-
-def ledger(env: dict[str, str], *args: str, code: int = 0) -> str:
-    """Run one `ledger` command; check its exit status; return what it printed."""
-    result = runner.invoke(app, list(args), env=env)
-    assert result.exit_code == code, (result.output, result.exception)
-    return result.output
 
 
 def test_an_operator_rotates_the_master_key(env: dict[str, str]) -> None:
