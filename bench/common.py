@@ -202,12 +202,10 @@ def report(outcome: Outcome, scale: str) -> dict[str, Any]:
         table.add_column(column, justify="right" if column in ("value", "ratio") else "left")
     for figure in outcome.figures:
         baseline = (
-            f"{figure.baseline}: {_number(figure.baseline_value)}"
-            if figure.baseline_value is not None
-            else ""
+            f"{figure.baseline}: {number(figure.baseline_value)}" if figure.baseline_value is not None else ""
         )
         ratio = f"{figure.ratio:.2f}x" if figure.ratio is not None else ""
-        table.add_row(figure.name, f"{_number(figure.value)} {figure.unit}", baseline, ratio, figure.target)
+        table.add_row(figure.name, f"{number(figure.value)} {figure.unit}", baseline, ratio, figure.target)
     console.print(table)
     record = {
         "at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -224,7 +222,8 @@ def report(outcome: Outcome, scale: str) -> dict[str, Any]:
     return record
 
 
-def _number(value: float | None) -> str:
+def number(value: float | None) -> str:
+    """A figure as the tables print it: thousands separated above 100, three digits below."""
     if value is None:
         return ""
     if value >= 100:
