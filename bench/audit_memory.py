@@ -37,7 +37,7 @@ LEARNERS_PER_1000 = 50
 
 def valid_ulns(count: int) -> list[str]:
     """`count` distinct valid ULNs."""
-    found = []
+    found: list[str] = []
     number = 1_000_000_000
     while len(found) < count:
         text = str(number)

@@ -145,7 +145,7 @@ def register_issuer(ledger: Ledger, slug: str, kinds: list[str]) -> Issuer:
 
 def valid_ulns(count: int, start: int = 1_000_000_000) -> list[str]:
     """`count` distinct valid ULNs."""
-    found = []
+    found: list[str] = []
     number = start
     while len(found) < count:
         text = str(number)
