@@ -14,6 +14,10 @@ from ledger.shares import ShareGrant
 from ledger.tokens import Forbidden, Principal
 
 ANYONE = "anyone"
+UNAUTHENTICATED = "no token, or one that is unknown, revoked or expired (`not-authenticated`)"
+"""How the routes' OpenAPI describe a 401."""
+WRONG_ROLE = "a token of another role, or a learner token of another learner (`forbidden`)"
+"""How the routes' OpenAPI describe a 403 of a learner-scoped route."""
 
 
 def roles(*allowed: str) -> dict[str, Any]:

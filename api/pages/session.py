@@ -27,15 +27,22 @@ class CrossSiteRequest(LedgerError):
 
 
 def signed_in(request: Request) -> Principal | None:
-    """The learner whose session cookie this request carries; None when signed out or expired."""
+    """The learner whose session cookie this request carries; None when signed out or expired.
+
+    Read once per request (the page and its template both ask), kept on `request.state`.
+    """
+    if hasattr(request.state, "learner_session"):
+        known: Principal | None = request.state.learner_session
+        return known
+    principal: Principal | None = None
     secret = request.cookies.get(COOKIE)
-    if not secret:
-        return None
-    try:
-        principal = ledger_of(request).tokens.authenticate(secret)
-    except NotAuthenticated:
-        return None
-    return principal if principal.role == "learner" else None
+    if secret:
+        try:
+            principal = ledger_of(request).tokens.authenticate(secret)
+        except NotAuthenticated:
+            principal = None
+    request.state.learner_session = principal if principal and principal.role == "learner" else None
+    return request.state.learner_session  # type: ignore[no-any-return]
 
 
 def start(response: Response, token: str) -> None:

@@ -17,6 +17,7 @@ from api.pages.verdict_messages import CHECKS, KINDS, VERDICTS
 from ledger.application import Ledger
 from ledger.indexes import CredentialClaim, credential_claim_id
 from verification.bundle import credential_summary, parse_bundle
+from verification.bundle_shape import Bundle
 from verification.errors import VerificationError
 from verification.note import parse_verifier_key
 from verification.statements import StatusStatement, open_status
@@ -62,7 +63,8 @@ class Verdict:
 def read_verdict(report: Mapping[str, Any], bundle: object, log_key: str, language: Language) -> Verdict:
     """The verdict of `report` (on `bundle`, if there is one) in `language`."""
     checks = tuple(_line(check, language) for check in report["checks"])
-    status = _status(bundle, log_key)
+    parsed = _parsed(bundle)  # once: the status, the facts and the details all read it
+    status = _status(parsed, log_key)
     state = _state(report, status)
     title, meaning = VERDICTS[state]
     return Verdict(
@@ -70,8 +72,8 @@ def read_verdict(report: Mapping[str, Any], bundle: object, log_key: str, langua
         language.gettext(title),
         language.gettext(meaning),
         checks,
-        _facts(bundle, language),
-        _details(bundle, report, language),
+        _facts(parsed, language),
+        _details(parsed, report, language),
         status,
     )
 
@@ -118,7 +120,8 @@ _FAILURES = (
 """Which failed checks give which verdict, the first that applies winning."""
 
 
-def _parsed(bundle: object) -> Any:
+def _parsed(bundle: object) -> Bundle | None:
+    """The bundle parsed, or None when there is none or it is not a readable bundle."""
     if bundle is None:
         return None
     try:
@@ -127,9 +130,8 @@ def _parsed(bundle: object) -> Any:
         return None
 
 
-def _status(bundle: object, log_key: str) -> StatusStatement | None:
+def _status(parsed: Bundle | None, log_key: str) -> StatusStatement | None:
     """The bundle's status statement, opened with the log's key; None when absent or not valid."""
-    parsed = _parsed(bundle)
     if parsed is None:
         return None
     try:
@@ -139,8 +141,7 @@ def _status(bundle: object, log_key: str) -> StatusStatement | None:
         return None
 
 
-def _facts(bundle: object, language: Language) -> dict[str, str]:
-    parsed = _parsed(bundle)
+def _facts(parsed: Bundle | None, language: Language) -> dict[str, str]:
     if parsed is None:
         return {}
     document, entry, registry = parsed.credential, parsed.entry, parsed.issuer_registry
@@ -155,8 +156,7 @@ def _facts(bundle: object, language: Language) -> dict[str, str]:
     return {name: value for name, value in facts.items() if value}
 
 
-def _details(bundle: object, report: Mapping[str, Any], language: Language) -> dict[str, str]:
-    parsed = _parsed(bundle)
+def _details(parsed: Bundle | None, report: Mapping[str, Any], language: Language) -> dict[str, str]:
     details: dict[str, str] = {}
     if parsed is not None:
         proof = parsed.credential.get("proof")

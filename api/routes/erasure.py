@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Request
 from starlette.status import HTTP_202_ACCEPTED
 
-from api.auth import Role, require_learner, roles
+from api.auth import UNAUTHENTICATED, WRONG_ROLE, Role, require_learner, roles
 from api.problems import problem_responses
 from api.routes.learners import LearnerNotFound
 from api.schemas.erasure import (
@@ -26,8 +26,6 @@ from ledger.tokens import Principal
 
 router = APIRouter(tags=["erasure"])
 
-_UNAUTHENTICATED = "no token, or one that is unknown, revoked or expired (`not-authenticated`)"
-_ROLE = "a token of another role, or a learner token of another learner (`forbidden`)"
 _NOT_FOUND = "no erasure request has this id (`erasure-request-not-found`)"
 _DECIDED = "the request was already approved or refused (`erasure-already-decided`)"
 
@@ -39,8 +37,8 @@ _DECIDED = "the request was already approved or refused (`erasure-already-decide
     openapi_extra=roles("learner"),
     responses=problem_responses(
         {
-            401: _UNAUTHENTICATED,
-            403: _ROLE,
+            401: UNAUTHENTICATED,
+            403: WRONG_ROLE,
             404: "no learner is registered under this id (`unknown-learner`)",
             409: "the learner already has a request awaiting a decision (`erasure-already-requested`)",
             410: "the learner is already erased (`learner-erased`)",
@@ -65,7 +63,7 @@ def ask_erasure(
     "/v1/learners/{learner}/erasure",
     response_model=ErasureRequestList,
     openapi_extra=roles("learner"),
-    responses=problem_responses({401: _UNAUTHENTICATED, 403: _ROLE}),
+    responses=problem_responses({401: UNAUTHENTICATED, 403: WRONG_ROLE}),
 )
 def my_erasure_requests(
     learner: str, request: Request, principal: Annotated[Principal, Role("learner")]
@@ -80,7 +78,7 @@ def my_erasure_requests(
     "/v1/erasure-requests",
     response_model=ErasureRequestList,
     openapi_extra=roles("registrar"),
-    responses=problem_responses({401: _UNAUTHENTICATED, 403: _ROLE}),
+    responses=problem_responses({401: UNAUTHENTICATED, 403: WRONG_ROLE}),
 )
 def list_erasure_requests(
     request: Request,
@@ -97,7 +95,7 @@ def list_erasure_requests(
     response_model=ErasureRequestPublic,
     openapi_extra=roles("registrar"),
     responses=problem_responses(
-        {401: _UNAUTHENTICATED, 403: _ROLE, 404: _NOT_FOUND, 409: _DECIDED, 422: "the body is not `{}`"}
+        {401: UNAUTHENTICATED, 403: WRONG_ROLE, 404: _NOT_FOUND, 409: _DECIDED, 422: "the body is not `{}`"}
     ),
 )
 def approve_erasure(
@@ -117,8 +115,8 @@ def approve_erasure(
     openapi_extra=roles("registrar"),
     responses=problem_responses(
         {
-            401: _UNAUTHENTICATED,
-            403: _ROLE,
+            401: UNAUTHENTICATED,
+            403: WRONG_ROLE,
             404: _NOT_FOUND,
             409: _DECIDED,
             422: "no reason given, or the body is not valid (`invalid-request`)",

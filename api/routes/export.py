@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from api.auth import Role, require_learner, roles
+from api.auth import UNAUTHENTICATED, WRONG_ROLE, Role, require_learner, roles
 from api.pages.downloads import zip_download
 from api.problems import problem_responses
 from api.routes.learners import LearnerNotFound
@@ -23,10 +23,7 @@ from projections.portfolio_view import load_items
 router = APIRouter(tags=["learners"])
 
 LearnerToken = Annotated[Principal, Role("learner")]
-_REFUSALS = {
-    401: "no token, or one that is unknown, revoked or expired (`not-authenticated`)",
-    403: "a token of another role, or a learner token of another learner (`forbidden`)",
-}
+_REFUSALS = {401: UNAUTHENTICATED, 403: WRONG_ROLE}
 
 
 class InvalidAccessPage(LedgerError):

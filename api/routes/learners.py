@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from starlette.status import HTTP_201_CREATED
 
-from api.auth import Role, optional_principal, require_learner, roles
+from api.auth import UNAUTHENTICATED, WRONG_ROLE, Role, optional_principal, require_learner, roles
 from api.problems import TYPE_BASE, problem_responses
 from api.schemas.learners import (
     Contents,
@@ -60,8 +60,6 @@ class NotLearnersCredential(LedgerError):
     status = 422
 
 
-_UNAUTHENTICATED = "no token, or one that is unknown, revoked or expired (`not-authenticated`)"
-_ROLE = "a token of another role, or a learner token of another learner (`forbidden`)"
 _UNKNOWN = "no learner is registered under this id (`unknown-learner`)"
 _INVALID = "a parameter or the body is not valid (`invalid-request`)"
 
@@ -73,7 +71,7 @@ _INVALID = "a parameter or the body is not valid (`invalid-request`)"
     openapi_extra=roles("registrar"),
     responses=problem_responses(
         {
-            401: _UNAUTHENTICATED,
+            401: UNAUTHENTICATED,
             403: "the token is not a registrar's (`forbidden`)",
             409: "a learner with this ULN is already registered (`duplicate-uln`)",
             422: "the body is not valid (`invalid-request`), the ULN fails its check (`invalid-uln`), "
@@ -97,8 +95,8 @@ def register_learner(
     openapi_extra=roles("learner", "auditor"),
     responses=problem_responses(
         {
-            401: _UNAUTHENTICATED + "; send a learner or auditor token, or `?share=<secret>`",
-            403: _ROLE + ", or a share grant of another learner",
+            401: UNAUTHENTICATED + "; send a learner or auditor token, or `?share=<secret>`",
+            403: WRONG_ROLE + ", or a share grant of another learner",
             404: _UNKNOWN + ", or no share grant has this secret (`share-not-found`)",
             410: "the share grant was revoked or has expired (`share-gone`)",
             422: _INVALID + ", or `after` is beyond every write (`unknown-position`)",
@@ -143,7 +141,7 @@ def read_portfolio(
     "/v1/learners/{learner}/entries",
     response_model=StreamEntries,
     openapi_extra=roles("learner", "auditor"),
-    responses=problem_responses({401: _UNAUTHENTICATED, 403: _ROLE, 404: _UNKNOWN}),
+    responses=problem_responses({401: UNAUTHENTICATED, 403: WRONG_ROLE, 404: _UNKNOWN}),
 )
 def read_entries(learner: str, request: Request) -> StreamEntries:
     """A learner's stream with its chain re-checked; contents for the learner only."""
@@ -183,8 +181,8 @@ def read_entries(learner: str, request: Request) -> StreamEntries:
     openapi_extra=roles("learner"),
     responses=problem_responses(
         {
-            401: _UNAUTHENTICATED,
-            403: _ROLE,
+            401: UNAUTHENTICATED,
+            403: WRONG_ROLE,
             404: _UNKNOWN,
             422: _INVALID + ", the expiry is not in the future or the audience is empty "
             "(`invalid-registry-change`), or a credential is not the learner's (`not-learners-credential`)",
@@ -211,7 +209,7 @@ def create_share(
     "/v1/learners/{learner}/shares",
     response_model=ShareList,
     openapi_extra=roles("learner"),
-    responses=problem_responses({401: _UNAUTHENTICATED, 403: _ROLE}),
+    responses=problem_responses({401: UNAUTHENTICATED, 403: WRONG_ROLE}),
 )
 def list_shares(
     learner: str, request: Request, principal: Annotated[Principal, Role("learner")]
@@ -228,8 +226,8 @@ def list_shares(
     openapi_extra=roles("learner"),
     responses=problem_responses(
         {
-            401: _UNAUTHENTICATED,
-            403: _ROLE,
+            401: UNAUTHENTICATED,
+            403: WRONG_ROLE,
             404: "the learner has no share grant with this id (`share-not-found`)",
             410: "the share grant was already revoked (`share-gone`)",
         }
