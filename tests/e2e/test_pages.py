@@ -57,6 +57,8 @@ def test_sign_in_sets_a_strict_http_only_cookie(pages: TestClient, world: World)
     cookie = answer.headers["set-cookie"].lower()
     assert cookie.startswith(COOKIE) and "httponly" in cookie and "secure" in cookie
     assert "samesite=strict" in cookie
+    head = world.ledger.recorder.max_notification_id() or 0
+    pages.app.state.projections.wait_until(head)  # type: ignore[attr-defined]  # views follow on PostgreSQL
     record = pages.get("/me")
     assert record.status_code == 200 and "BSc (Hons) Computer Science" in record.text
 
