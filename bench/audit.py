@@ -16,7 +16,7 @@ from bench.audit_memory import AUDIT_AND_REPORT_PEAK
 from bench.common import Figure, Outcome, Stopwatch, Target, fresh
 from bench.world import build, read_rate
 
-SCALES = {"quick": [2_000, 10_000], "full": [100_000, 1_000_000]}
+SCALES = {"smoke": [300], "quick": [2_000, 10_000], "full": [100_000, 1_000_000]}
 IMPORT_AND_REPORT_PEAK = AUDIT_AND_REPORT_PEAK.replace("main()", "pass")
 
 

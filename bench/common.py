@@ -1,5 +1,5 @@
-"""What every benchmark shares: a fresh ledger per backend, timing and percentiles, the results table
-and the results file (build/bench/results.jsonl, one JSON line per benchmark and backend).
+"""What every benchmark shares: the scales, a fresh ledger per backend, timing and percentiles, the
+results table and the results file (build/bench/results.jsonl, one JSON line per benchmark and backend).
 """
 
 from __future__ import annotations
@@ -31,8 +31,17 @@ from verification.keys import SigningKey
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "build" / "bench" / "results.jsonl"
-POSTGRES_URL = os.environ.get("LEDGER_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+SCALES = ("smoke", "quick", "full")
+"""smoke: seconds per benchmark, to check each runs and reports (tests/integration/test_bench_smoke.py),
+its figures meaningless; quick: about two minutes in all; full: the recorded figures."""
+CALIBRATION_SECONDS = {"smoke": 0.1, "quick": 1.0, "full": 1.0}
+"""How long a baseline measured by repetition (Ed25519 verifications per second) runs, by scale."""
 console = Console(width=150)
+
+
+def postgres_url() -> str:
+    """The PostgreSQL server benchmarks run on: LEDGER_BENCH_POSTGRES_URL, else the local one."""
+    return os.environ.get("LEDGER_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
 
 @dataclass
@@ -94,7 +103,7 @@ class Target:
         """A plain DB-API connection to the ledger's database (for writing synthetic rows)."""
         if self.backend == "sqlite":
             return sqlite3.connect(self.settings.data_dir / "ledger.sqlite3", isolation_level=None)
-        conn = psycopg.connect(POSTGRES_URL, autocommit=True)
+        conn = psycopg.connect(postgres_url(), autocommit=True)
         conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(self.schema or "public")))
         return conn
 
@@ -110,9 +119,10 @@ def fresh(backend: str) -> Iterator[Target]:
             yield Target("sqlite", settings, None)
             return
         schema = f"bench_{uuid.uuid4().hex[:12]}"
+        url = postgres_url()
         settings = Settings(
             data_dir=Path(folder),
-            database_url=POSTGRES_URL,
+            database_url=url,
             master_key=master,  # type: ignore[arg-type]
             database_schema=schema,
         )
@@ -120,7 +130,7 @@ def fresh(backend: str) -> Iterator[Target]:
             init(settings)
             yield Target("postgres", settings, schema)
         finally:
-            with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+            with psycopg.connect(url, autocommit=True) as conn:
                 conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
 
 
@@ -191,7 +201,7 @@ def machine() -> dict[str, Any]:
     }
 
 
-def report(outcome: Outcome, scale: str) -> dict[str, Any]:
+def report(outcome: Outcome, scale: str, results: Path = RESULTS) -> dict[str, Any]:
     """Print the outcome as a table and append it to the results file; the JSON record."""
     sizes = ", ".join(
         f"{key} {value:,}" if isinstance(value, int) else f"{key} {value}"
@@ -216,9 +226,9 @@ def report(outcome: Outcome, scale: str) -> dict[str, Any]:
         "figures": [{**asdict(figure), "ratio": figure.ratio} for figure in outcome.figures],
         "machine": machine(),
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    with RESULTS.open("a", encoding="utf-8") as results:
-        results.write(json.dumps(record) + "\n")
+    results.parent.mkdir(parents=True, exist_ok=True)
+    with results.open("a", encoding="utf-8") as lines:
+        lines.write(json.dumps(record) + "\n")
     return record
 
 

@@ -17,6 +17,7 @@ from eventsourcing.domain import Aggregate, event
 from nacl.signing import SigningKey as NaclSigningKey
 
 from bench.common import (
+    CALIBRATION_SECONDS,
     Figure,
     Outcome,
     Stopwatch,
@@ -33,7 +34,11 @@ from ledger.storage import parse_database_url
 from projections.bootstrap import open_projections
 
 BATCH = 1000
-SCALES = {"quick": {"learners": 200, "batches": 2}, "full": {"learners": 5_000, "batches": 20}}
+SCALES = {
+    "smoke": {"learners": 10, "batches": 2, "batch": 50},
+    "quick": {"learners": 200, "batches": 2, "batch": BATCH},
+    "full": {"learners": 5_000, "batches": 20, "batch": BATCH},
+}
 
 
 class Counter(Aggregate):
@@ -53,18 +58,18 @@ class Baseline(Application[Any]):
 def run(backend: str, scale: str) -> Outcome:
     """Post the same workload directly and over HTTP into fresh ledgers; measure the baselines."""
     sizes = SCALES[scale]
-    total = sizes["batches"] * BATCH
-    outcome = Outcome(
-        "ingest", backend, {"credentials": total, "batch": BATCH, "learners": sizes["learners"]}
-    )
-    direct_rate, direct_batches = _direct(backend, sizes["learners"], sizes["batches"])
-    http_rate, http_batches = _http(backend, sizes["learners"], sizes["batches"])
-    one, many = _baselines(backend, total)
-    bound = _ed25519_bound()
+    learners, batches, batch = sizes["learners"], sizes["batches"], sizes["batch"]
+    total = batches * batch
+    outcome = Outcome("ingest", backend, {"credentials": total, "batch": batch, "learners": learners})
+    direct_rate, direct_batches = _direct(backend, learners, batches, batch)
+    http_rate, http_batches = _http(backend, learners, batches, batch)
+    one, many = _baselines(backend, total, batch)
+    bound = _ed25519_bound(CALIBRATION_SECONDS[scale])
+    many_label = f"(b) {batch:,} events per save()"
     target = "≥ 10,000/s and ≥ 10x (a)" if backend == "postgres" else "≥ 5,000/s"
     outcome.figures += [
         Figure("post_batch (direct)", direct_rate, "cred/s", "(a) one event per save()", one, target),
-        Figure("post_batch (direct)", direct_rate, "cred/s", "(b) 1,000 events per save()", many),
+        Figure("post_batch (direct)", direct_rate, "cred/s", many_label, many),
         Figure("post_batch (direct)", direct_rate, "cred/s", "(c) Ed25519 verify/s x cores", bound),
         Figure("post_batch p50 per batch", percentile(direct_batches, 50), "s"),
         Figure("post_batch p99 per batch", percentile(direct_batches, 99), "s"),
@@ -75,47 +80,51 @@ def run(backend: str, scale: str) -> Outcome:
     return outcome
 
 
-def _workload(target: Target, learners: int, batches: int) -> tuple[Any, list[list[dict[str, Any]]]]:
-    """An issuer, registered learners, and `batches` batches of signed enrolments spread over them."""
+def _workload(
+    target: Target, learners: int, batches: int, batch: int = BATCH
+) -> tuple[Any, list[list[dict[str, Any]]]]:
+    """An issuer, registered learners, and `batches` batches of `batch` signed enrolments spread over
+    them.
+    """
     ledger = target.open()
     issuer = register_issuer(ledger, "caerleon", ["enrolment"])
     ids = register_learners(ledger, learners)
     ledger.tlog.integrate_all()
     work = [
         [
-            examples.sign(examples.enrolment(issuer.did, ids[(number * BATCH + i) % learners]), issuer.key)
-            for i in range(BATCH)
+            examples.sign(examples.enrolment(issuer.did, ids[(number * batch + i) % learners]), issuer.key)
+            for i in range(batch)
         ]
         for number in range(batches)
     ]
     return ledger, work
 
 
-def _direct(backend: str, learners: int, batches: int) -> tuple[float, list[float]]:
+def _direct(backend: str, learners: int, batches: int, batch: int) -> tuple[float, list[float]]:
     """Credentials/s and per-batch seconds of post_batch plus log integration."""
     with fresh(backend) as target:
-        ledger, work = _workload(target, learners, batches)
+        ledger, work = _workload(target, learners, batches, batch)
         times = []
         with Stopwatch() as total:
-            for batch in work:
+            for documents in work:
                 with Stopwatch() as one:
-                    results = post_batch(ledger, batch)
+                    results = post_batch(ledger, documents)
                     ledger.tlog.integrate_all()
                 times.append(one.seconds)
                 refused = [r for r in results if isinstance(r, Exception)]
                 assert not refused, refused[:3]
         ledger.close()
-    return batches * BATCH / total.seconds, times
+    return batches * batch / total.seconds, times
 
 
-def _http(backend: str, learners: int, batches: int) -> tuple[float, list[float]]:
+def _http(backend: str, learners: int, batches: int, batch: int) -> tuple[float, list[float]]:
     """Credentials/s (until the log has integrated everything) and per-request seconds over HTTP."""
     with fresh(backend) as target:
-        ledger, work = _workload(target, learners, batches)
+        ledger, work = _workload(target, learners, batches, batch)
         token, _ = ledger.tokens.create("issuer", organisation="caerleon")
         open_projections(ledger, inline=False).catch_up()  # the server starts with its views current
         ledger.close()
-        bodies = [orjson.dumps({"credentials": batch}) for batch in work]
+        bodies = [orjson.dumps({"credentials": documents}) for documents in work]
         with Served(target.env()) as served, httpx.Client(base_url=served.url, timeout=120) as client:
             headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
             times = []
@@ -126,11 +135,11 @@ def _http(backend: str, learners: int, batches: int) -> tuple[float, list[float]
                     assert answer.status_code in (200, 201, 207), answer.text[:500]
                     times.append(one.seconds)
                 served.wait_integrated(client)
-    return batches * BATCH / total.seconds, times
+    return batches * batch / total.seconds, times
 
 
-def _baselines(backend: str, total: int) -> tuple[float, float]:
-    """The stock application on the same database: events/s one per save(), then 1,000 per save()."""
+def _baselines(backend: str, total: int, batch: int) -> tuple[float, float]:
+    """The stock application on the same database: events/s one per save(), then `batch` per save()."""
     with fresh(backend) as target:
         database = parse_database_url(target.settings.resolved_database_url(), schema=target.schema)
         env = dict(database.env)
@@ -142,8 +151,8 @@ def _baselines(backend: str, total: int) -> tuple[float, float]:
             for number in range(total):
                 app.save(Counter(payload=f"item {number}"))
         with Stopwatch() as many:
-            for start in range(0, total, BATCH):
-                app.save(*(Counter(payload=f"item {number}") for number in range(start, start + BATCH)))
+            for start in range(0, total, batch):
+                app.save(*(Counter(payload=f"item {number}") for number in range(start, start + batch)))
         app.close()
     return total / one.seconds, total / many.seconds
 

@@ -8,9 +8,13 @@ import random
 
 from bench.common import Figure, Outcome, Stopwatch, fresh, percentile
 from bench.synthetic_log import fill, synthetic_hash
-from verification.merkle import verify_inclusion
+from verification.merkle import root_from_leaves, verify_consistency, verify_inclusion
 
-SCALES = {"quick": {"leaves": 100_000, "samples": 300}, "full": {"leaves": 10_000_000, "samples": 2_000}}
+SCALES = {
+    "smoke": {"leaves": 1_000, "samples": 20},
+    "quick": {"leaves": 100_000, "samples": 300},
+    "full": {"leaves": 10_000_000, "samples": 2_000},
+}
 
 
 def run(backend: str, scale: str) -> Outcome:
@@ -26,6 +30,9 @@ def run(backend: str, scale: str) -> Outcome:
         root = ledger.tlog.latest_checkpoint().root  # type: ignore[union-attr]
         for index in (0, size // 2, size - 1):  # the proofs are right, not just fast
             verify_inclusion(synthetic_hash(index), index, size, ledger.tlog.inclusion(index, size), root)
+        old = min(size, 1000)
+        old_root = root_from_leaves([synthetic_hash(index) for index in range(old)])
+        verify_consistency(old, size, ledger.tlog.consistency(old, size), old_root, root)
         inclusion, consistency, reads = [], [], []
         for _ in range(samples):
             index = chooser.randrange(size)

@@ -9,7 +9,7 @@ from bench.common import Figure, Outcome, Stopwatch, fresh
 from bench.world import build, read_rate
 from projections.bootstrap import open_projections
 
-SCALES = {"quick": 5_000, "full": 100_000}
+SCALES = {"smoke": 300, "quick": 5_000, "full": 100_000}
 
 
 def run(backend: str, scale: str) -> Outcome:
