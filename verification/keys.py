@@ -1,5 +1,6 @@
 """Ed25519 keys as Multikey and did:key values; the one module that wraps PyNaCl signing."""
 
+import functools
 import hmac
 from dataclasses import dataclass
 
@@ -11,6 +12,14 @@ from verification.errors import KeyFormatError
 
 _ALPHABET = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 _DIGITS = {character: digit for digit, character in enumerate(_ALPHABET)}
+# bytes.translate maps each base58btc character to its digit and deletes every other byte, so a
+# translation shorter than its input held a character outside the alphabet.
+_TO_DIGITS = bytes.maketrans(_ALPHABET.encode("ascii"), bytes(range(len(_ALPHABET))))
+_NOT_DIGITS = bytes(sorted(set(range(256)) - set(_ALPHABET.encode("ascii"))))
+# A verification decodes the same few values again and again: the signer's key in every call,
+# and one proofValue several times over (parsing, then verifying). Small, so a stream of
+# distinct signatures only ever hits within one credential's checks.
+_CACHED_VALUES = 64
 # Decoding is quadratic in the length; the longest value we read is an 88-character signature.
 _MAX_MULTIBASE_CHARS = 200
 _ED25519_PUB = b"\xed\x01"  # multicodec 0xed as an unsigned varint
@@ -33,18 +42,42 @@ def multibase_encode(data: bytes) -> str:
 
 def multibase_decode(text: str) -> bytes:
     """Return the bytes of a 'z' (base58btc) multibase string."""
+    if type(text) is str:
+        return _cached_decode(text)
+    return _decode(text)
+
+
+@functools.lru_cache(maxsize=_CACHED_VALUES)
+def _cached_decode(text: str) -> bytes:
+    return _decode(text)
+
+
+def _decode(text: str) -> bytes:
     if not text.startswith("z"):
         raise KeyFormatError(f"multibase value {text[:12]!r} does not start with 'z' (base58btc)")
     if len(text) > _MAX_MULTIBASE_CHARS:
         raise KeyFormatError(f"multibase value is {len(text)} characters, too long for a key")
+    body = text[1:]
+    digits = body.encode("ascii").translate(_TO_DIGITS, _NOT_DIGITS) if body.isascii() else b""
+    if len(digits) != len(body):
+        _refuse_character(body)
     number = 0
-    for character in text[1:]:
-        digit = _DIGITS.get(character)
-        if digit is None:
-            raise KeyFormatError(f"{character!r} is not a base58btc character")
+    for digit in digits:
         number = number * 58 + digit
-    zeros = len(text) - 1 - len(text[1:].lstrip("1"))
+    zeros = len(body) - len(body.lstrip("1"))
     return b"\0" * zeros + number.to_bytes((number.bit_length() + 7) // 8, "big")
+
+
+def _refuse_character(body: str) -> None:
+    """Raise for the first character of body outside the base58btc alphabet."""
+    for character in body:
+        if character not in _DIGITS:
+            raise KeyFormatError(f"{character!r} is not a base58btc character")
+
+
+@functools.lru_cache(maxsize=_CACHED_VALUES)
+def _public_multibase(raw: bytes) -> str:
+    return multibase_encode(_ED25519_PUB + raw)
 
 
 def _decode_multikey(text: str, prefix: bytes, kind: str) -> bytes:
@@ -90,7 +123,7 @@ class VerifyKey:
     @property
     def multibase(self) -> str:
         """The Multikey publicKeyMultibase form, 'z6Mk…'."""
-        return multibase_encode(_ED25519_PUB + self.raw)
+        return _public_multibase(self.raw)
 
     @property
     def did_key(self) -> str:

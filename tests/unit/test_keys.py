@@ -159,3 +159,48 @@ def test_keys_compare_by_bytes() -> None:
     assert len({VerifyKey.from_multibase(PUBLIC), VerifyKey.from_multibase(PUBLIC)}) == 1
     assert SigningKey.from_multibase(PRIVATE) == SigningKey.from_multibase(PRIVATE)
     assert SigningKey.generate() != SigningKey.generate()
+
+
+def _reference_decode(text: str) -> bytes:
+    """multibase_decode as first written: one character at a time (the fast one must equal it)."""
+    if not text.startswith("z"):
+        raise KeyFormatError(f"multibase value {text[:12]!r} does not start with 'z' (base58btc)")
+    if len(text) > 200:
+        raise KeyFormatError(f"multibase value is {len(text)} characters, too long for a key")
+    alphabet = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+    number = 0
+    for character in text[1:]:
+        if character not in alphabet:
+            raise KeyFormatError(f"{character!r} is not a base58btc character")
+        number = number * 58 + alphabet.index(character)
+    zeros = len(text) - 1 - len(text[1:].lstrip("1"))
+    return b"\0" * zeros + number.to_bytes((number.bit_length() + 7) // 8, "big")
+
+
+def _outcome(decode: object, text: str) -> bytes | str:
+    assert callable(decode)
+    try:
+        result = decode(text)
+    except KeyFormatError as error:
+        return f"refused: {error}"
+    assert isinstance(result, bytes)
+    return result
+
+
+_NEAR_BASE58 = st.text(
+    st.sampled_from("123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz") | st.characters(),
+    max_size=210,
+)
+
+
+@given(st.one_of(_NEAR_BASE58.map(lambda text: "z" + text), _NEAR_BASE58))
+def test_multibase_decode_equals_the_character_at_a_time_decoder(text: str) -> None:
+    # Twice: the first call may fill the cache of decoded values, the second read from it.
+    assert _outcome(multibase_decode, text) == _outcome(_reference_decode, text)
+    assert _outcome(multibase_decode, text) == _outcome(_reference_decode, text)
+
+
+def test_public_key_multibase_is_the_same_from_the_cache() -> None:
+    raw = VerifyKey.from_multibase(PUBLIC).raw
+    assert [VerifyKey(raw).multibase for _ in range(3)] == [PUBLIC] * 3
+    assert VerifyKey(bytes(32)).multibase == multibase_encode(b"\xed\x01" + bytes(32))
