@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import re
 from collections.abc import Iterable
@@ -149,11 +150,24 @@ def sign_note(text: str, name: str, seed: bytes) -> str:
     _require_key_name(name)
     if len(seed) != 32:
         raise MalformedNoteKey(f"Ed25519 seed is {len(seed)} bytes, not 32")
-    signing_key = nacl.signing.SigningKey(seed)
+    cacheable = type(seed) is bytes and type(name) is str
+    signing_key, identifier = (_signer if cacheable else _make_signer)(name, seed)
     signature = signing_key.sign(text.encode()).signature
-    identifier = key_id(name, bytes(signing_key.verify_key))
     encoded = base64.b64encode(identifier + signature).decode("ascii")
     return f"{text}\n{SIGNATURE_PREFIX}{name} {encoded}\n"
+
+
+@functools.lru_cache(maxsize=8)
+def _signer(name: str, seed: bytes) -> tuple[nacl.signing.SigningKey, bytes]:
+    """The key object and key ID for a seed: deriving them costs half a signature, and a ledger
+    signs every receipt, status and checkpoint with the one log key. The seed is held here as
+    long as by the caller that passes it on every call."""
+    return _make_signer(name, seed)
+
+
+def _make_signer(name: str, seed: bytes) -> tuple[nacl.signing.SigningKey, bytes]:
+    signing_key = nacl.signing.SigningKey(seed)
+    return signing_key, key_id(name, bytes(signing_key.verify_key))
 
 
 def _parse_signature_line(line: str) -> tuple[str, bytes, bytes]:

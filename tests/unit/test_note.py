@@ -242,3 +242,19 @@ def test_malformed_signer_keys_are_refused() -> None:
         parse_signer_key(PETER_SKEY.replace("c74f20a3", "c74f20a4"))
     with pytest.raises(MalformedNoteKey):
         parse_signer_key(PETER_VKEY)
+
+
+def test_signing_again_with_a_remembered_key_gives_the_same_notes() -> None:
+    # The key object for a seed is cached: alternating names and seeds, and a bytes subclass (not
+    # cached), must sign exactly as the Go reference does every time.
+    peter_name, peter_seed = parse_signer_key(PETER_SKEY)
+
+    class Seed(bytes):
+        pass
+
+    for _ in range(2):
+        assert sign_note(GO_TEXT, peter_name, peter_seed) == GO_TEXT + "\n" + PETER_SIG
+        assert sign_note(GO_TEXT, "EnochRoot", bytes(32)) == GO_TEXT + "\n" + ENOCH_SIG
+        assert sign_note(GO_TEXT, "EnochRoot", Seed(bytes(32))) == GO_TEXT + "\n" + ENOCH_SIG
+    renamed = sign_note(GO_TEXT, "Other", bytes(32))
+    assert open_note(renamed, [verifier_for("Other", bytes(32))]) == (GO_TEXT, ["Other"])
