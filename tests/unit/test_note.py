@@ -258,3 +258,26 @@ def test_signing_again_with_a_remembered_key_gives_the_same_notes() -> None:
         assert sign_note(GO_TEXT, "EnochRoot", Seed(bytes(32))) == GO_TEXT + "\n" + ENOCH_SIG
     renamed = sign_note(GO_TEXT, "Other", bytes(32))
     assert open_note(renamed, [verifier_for("Other", bytes(32))]) == (GO_TEXT, ["Other"])
+
+
+def test_remembered_verifications_answer_exactly_as_fresh_ones() -> None:
+    # Verifier.verify remembers answers by (key, message, signature): after a note verifies, any
+    # one-bit change of its text or signature must still be refused, however often it is asked.
+    verifier = verifier_for(NAME, SEED)
+    note = sign_note("remembered\n", NAME, SEED)
+    text, signature_line = note[: note.index("\n\n") + 1], note.split("\n")[2]
+    raw = base64.b64decode(signature_line.rpartition(" ")[2])
+    message, signature = text.encode(), raw[4:]
+    for _ in range(2):
+        assert open_note(note, [verifier]) == (text, [NAME])
+        assert verifier.verify(message, signature)
+        for bit in range(0, 8 * len(message), 5):
+            changed = bytearray(message)
+            changed[bit // 8] ^= 1 << (bit % 8)
+            assert not verifier.verify(bytes(changed), signature)
+        for bit in range(0, 512, 7):
+            changed = bytearray(signature)
+            changed[bit // 8] ^= 1 << (bit % 8)
+            assert not verifier.verify(message, bytes(changed))
+        assert not verifier_for(NAME, bytes(32)).verify(message, signature)
+        assert verifier.verify(bytearray(message), signature)  # not cacheable, same answer
