@@ -77,9 +77,17 @@ def parse_instant(value: object, where: str) -> datetime:
     return instant
 
 
-def _refuse_unnormalised(value: object) -> None:
+def _refuse_unnormalised(value: object, canonical: bytes) -> None:
     """Refuse any string or key not in Unicode NFC: JCS does not normalise, so the same visible text
-    could be signed, and recorded, as different bytes. Requires a value canonical_json accepted."""
+    could be signed, and recorded, as different bytes. Requires `canonical`, its JCS form.
+
+    The canonical text is every key and string joined by ASCII quotes, colons, commas and brackets,
+    which neither compose with nor reorder around their neighbours; so the whole text is NFC exactly
+    when every string in it is. ASCII text always is. Only when the whole is not NFC does the walk
+    run, to name the string.
+    """
+    if canonical.isascii() or unicodedata.is_normalized("NFC", canonical.decode("utf-8")):
+        return
     pending = [value]
     while pending:
         item = pending.pop()
@@ -107,7 +115,7 @@ def parse_credential(document: object, max_bytes: int) -> Credential:
         raise CredentialTooLarge(
             f"the credential is {len(canonical)} bytes in canonical form; the limit is {max_bytes}"
         )
-    _refuse_unnormalised(document)
+    _refuse_unnormalised(document, canonical)
     credential_id = document.get("id")
     if not isinstance(credential_id, str) or not is_uuid_urn(credential_id):
         raise MalformedCredential(f"id must be a lower-case urn:uuid, got {credential_id!r}")

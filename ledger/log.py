@@ -7,7 +7,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from eventsourcing.persistence import PersistenceError
+import orjson
+from eventsourcing.persistence import Notification, PersistenceError
 
 from ledger.application import Ledger
 from ledger.errors import LedgerError, StorageUnavailable
@@ -22,7 +23,7 @@ from ledger.log_store import (
     TileHashSource,
     in_one_read,
 )
-from ledger.streams import rfc3339
+from ledger.streams import Entry, rfc3339
 from verification.canonical import canonical_json
 from verification.checkpoint import Checkpoint, sign_checkpoint
 from verification.errors import MerkleError
@@ -87,7 +88,7 @@ class TransparencyLog:
                 return 0, 0
             leaves: list[Leaf] = []
             for notification in notifications:
-                entry = getattr(self.ledger.mapper.to_domain_event(notification), "entry", None)
+                entry = self._entry_of(notification)
                 if entry is None:
                     continue  # index aggregates carry no entry and are not leaves
                 stream = entry.get("learner") or entry["organisation"]
@@ -103,6 +104,20 @@ class TransparencyLog:
                 return len(leaves), len(notifications)
         except PersistenceError as error:
             raise StorageUnavailable(f"the log cannot be written: {error}") from error
+
+    def _entry_of(self, notification: Notification) -> Entry | None:
+        """The entry an event carries, or None (index aggregates' events carry none).
+
+        Stored state is the transcoder's JSON; entries hold only strings and integers, which it
+        writes as plain JSON, so reading the one member with orjson gives the entry the mapper would,
+        without building the event. A cipher or compressor (not configured by the ledger) would
+        need the mapper.
+        """
+        mapper = self.ledger.mapper
+        if mapper.cipher is not None or mapper.compressor is not None:
+            return getattr(mapper.to_domain_event(notification), "entry", None)
+        entry: Entry | None = orjson.loads(notification.state).get("entry")
+        return entry
 
     def integrate_all(self, batch: int = 1000, progress: Callable[[int], None] = lambda _: None) -> int:
         """Integrate until nothing is pending; return the number of new leaves."""

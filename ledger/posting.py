@@ -284,19 +284,20 @@ class _Batch:
         )
         sealed = self.ledger.seal(data_key, credential.learner, credential.document, salt)
         stream.record(entry, sealed)
+        hashed = stream.head  # chaining the entry hashed it; hashing is a JCS walk, so once is enough
         claim = CredentialClaim(
             credential=credential.id,
             learner=credential.learner,
             seq=entry["seq"],
             issuer=credential.issuer,
             kind=kind,
-            entry_hash=entry_hash(entry),
+            entry_hash=hashed,
         )
         self.claims[credential.id] = claim
         if credential.action is not None and credential.names is not None:
             target = self.claims[credential.names]  # loaded by _check_status
             target.change_status(credential.action, by=credential.id)
-        return Receipt(entry, entry_hash(entry), duplicate=False)
+        return Receipt(entry, hashed, duplicate=False)
 
     def _repeat(self, credential: Credential, claim: CredentialClaim) -> Receipt:
         """The same credential again returns its entry; a different one under its id is refused."""
