@@ -55,8 +55,7 @@ def verify_document(ledger: Ledger, body: object) -> dict[str, Any]:
     keys = [ledger.tlog.signer.verifier_key]
     if isinstance(body, dict) and body.get("type") == BUNDLE_TYPE:
         report = verify_bundle(body, keys)
-        credential = body.get("credential")
-        erased = _erased_on(ledger, credential.get("id") if isinstance(credential, dict) else None)
+        erased = _erased_on(ledger, _learner_of(ledger, body, verified=report.ok))
         if erased is None:
             return report.to_json()
         note = (
@@ -120,14 +119,28 @@ def _verify_presented(ledger: Ledger, document: dict[str, Any], keys: list[str])
     return {**with_held.to_json(), "bundle": bundle}
 
 
-def _erased_on(ledger: Ledger, credential: object) -> str | None:
-    """When the learner a recorded credential belongs to was erased; None if not (or unknown)."""
-    if not isinstance(credential, str) or not is_uuid_urn(credential):
+def _learner_of(ledger: Ledger, bundle: dict[str, Any], *, verified: bool) -> str | None:
+    """The learner whose stream holds the bundle's credential; None when the ledger holds it for none.
+
+    A verified bundle's entry is the ledger's own (the log proves it), so its `learner` names the
+    stream without a read; otherwise the credential's claim in the ledger says.
+    """
+    entry = bundle.get("entry")
+    if verified and isinstance(entry, dict) and isinstance(entry.get("learner"), str):
+        return str(entry["learner"])
+    credential = bundle.get("credential")
+    identifier = credential.get("id") if isinstance(credential, dict) else None
+    if not isinstance(identifier, str) or not is_uuid_urn(identifier):
         return None
-    claim = ledger.find(credential_claim_id(credential), CredentialClaim)
-    if claim is None:
+    claim = ledger.find(credential_claim_id(identifier), CredentialClaim)
+    return None if claim is None else claim.learner
+
+
+def _erased_on(ledger: Ledger, learner: str | None) -> str | None:
+    """The date the learner was erased; None if they were not (or no learner is known)."""
+    if learner is None:
         return None
-    erasure = ledger.find(erasure_claim_id(claim.learner), ErasureClaim)
+    erasure = ledger.find(erasure_claim_id(learner), ErasureClaim)
     return None if erasure is None else erasure.created_on.date().isoformat()
 
 

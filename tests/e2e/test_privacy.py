@@ -100,6 +100,13 @@ def test_erasure_through_the_api(api: TestClient, world: World) -> None:
     )
     assert report.status_code == 200 and report.json()["ok"]
     assert any("erased this learner's data" in note for note in report.json()["notes"])
+    altered = orjson.loads(orjson.dumps(bundle))
+    altered["entry"]["seq"] += 1  # no longer the ledger's entry: the credential's claim names the learner
+    report = api.post(
+        "/v1/verify", content=orjson.dumps(altered), headers={"content-type": "application/json"}
+    )
+    assert report.status_code == 200 and not report.json()["ok"]
+    assert any("erased this learner's data" in note for note in report.json()["notes"])
     stored = api.post("/v1/verify", json=bundle["credential"]).json()
     assert not stored["ok"] and stored["checks"][0]["outcome"] == "not-checked"
     read = api.get(f"/v1/credentials/{world.credential}", headers=_bearer(world.tokens["auditor"]))
