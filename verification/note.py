@@ -31,6 +31,17 @@ _CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f]")
 
 def decode_base64(text: str) -> bytes:
     """Decode canonical standard base64 (RFC 4648 §4), raising ValueError for any other form."""
+    if type(text) is str and text.isascii():
+        # Fast path: bytes whose standard encoding is exactly `text` are what the strict decode
+        # below returns; anything else takes that path and is refused or decoded as before.
+        raw = text.encode("ascii")
+        try:
+            data = binascii.a2b_base64(raw)
+        except binascii.Error:
+            pass
+        else:
+            if binascii.b2a_base64(data, newline=False) == raw:
+                return data
     try:
         data = base64.b64decode(text, validate=True)
     except binascii.Error as error:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import base64
+import binascii
 from collections.abc import Callable
 
 import nacl.signing
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from verification.errors import (
     InvalidNoteSignature,
@@ -16,6 +19,7 @@ from verification.errors import (
 )
 from verification.note import (
     Verifier,
+    decode_base64,
     generate_signer_key,
     key_id,
     open_note,
@@ -281,3 +285,52 @@ def test_remembered_verifications_answer_exactly_as_fresh_ones() -> None:
             assert not verifier.verify(message, bytes(changed))
         assert not verifier_for(NAME, bytes(32)).verify(message, signature)
         assert verifier.verify(bytearray(message), signature)  # not cacheable, same answer
+
+
+def _reference_decode_base64(text: str) -> bytes:
+    """decode_base64 as first written, without its fast path (which must answer the same)."""
+    try:
+        data = base64.b64decode(text, validate=True)
+    except binascii.Error as error:
+        raise ValueError(f"not standard base64: {text!r}") from error
+    if base64.b64encode(data).decode("ascii") != text:
+        raise ValueError(f"not canonical base64: {text!r}")
+    return data
+
+
+def _base64_outcome(decode: Callable[[str], bytes], text: str) -> bytes | str:
+    try:
+        return decode(text)
+    except ValueError as error:
+        return f"{type(error).__name__}: {error}"
+
+
+_BASE64_LIKE = st.text(
+    st.sampled_from("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=")
+    | st.sampled_from("-_ \n\t.\x00é")
+    | st.characters(),
+    max_size=60,
+)
+
+
+@st.composite
+def _altered_base64(draw: st.DrawFn) -> str:
+    """The standard encoding of some bytes with a few characters replaced, inserted or removed."""
+    text = base64.b64encode(draw(st.binary(min_size=1, max_size=48))).decode("ascii")
+    at = draw(st.integers(0, len(text)))
+    return (
+        text[:at]
+        + draw(_BASE64_LIKE.filter(lambda piece: len(piece) < 3))
+        + text[at + draw(st.integers(0, 2)) :]
+    )
+
+
+@given(
+    st.one_of(
+        _BASE64_LIKE,
+        st.binary(max_size=48).map(lambda data: base64.b64encode(data).decode("ascii")),
+        _altered_base64(),
+    )
+)
+def test_decode_base64_equals_the_strict_decode_and_re_encode(text: str) -> None:
+    assert _base64_outcome(decode_base64, text) == _base64_outcome(_reference_decode_base64, text)
