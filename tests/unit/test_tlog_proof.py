@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import binascii
+import string
 
 import pytest
 from hypothesis import given
@@ -133,3 +135,66 @@ def test_proof_values_are_checked(index: int, hashes: tuple[bytes, ...], note: s
 def test_non_text_is_refused() -> None:
     with pytest.raises(MalformedTlogProof):
         parse_tlog_proof(b"c2sp.org/tlog-proof@v1\nindex 0\n\nx")  # type: ignore[arg-type]
+
+
+def _reference_hash(line: str) -> bytes:
+    """A proof line read as parse_tlog_proof first read each one: strict decode, re-encode, length."""
+    try:
+        node = base64.b64decode(line, validate=True)
+    except binascii.Error:
+        raise MalformedTlogProof(f"proof line: not standard base64: {line!r}") from None
+    except ValueError as error:  # a str holding a character outside ASCII
+        raise MalformedTlogProof(f"proof line: {error}") from None
+    if base64.b64encode(node).decode("ascii") != line:
+        raise MalformedTlogProof(f"proof line: not canonical base64: {line!r}")
+    if len(node) != 32:
+        raise MalformedTlogProof(f"proof line {line!r} holds {len(node)} bytes, not 32")
+    return node
+
+
+def _reference_parse(lines: list[str]) -> TlogProof | str:
+    try:
+        return TlogProof(0, tuple(_reference_hash(line) for line in lines), NOTE)
+    except MalformedTlogProof as error:
+        return f"refused: {error}"
+
+
+def _parsed(lines: list[str]) -> TlogProof | str:
+    try:
+        return parse_tlog_proof(f"{HEADER}\nindex 0\n" + "".join(f"{line}\n" for line in lines) + f"\n{NOTE}")
+    except MalformedTlogProof as error:
+        return f"refused: {error}"
+
+
+@st.composite
+def _proof_line(draw: st.DrawFn) -> str:
+    """A proof line: mostly the canonical base64 of 32 bytes, sometimes altered or of other bytes."""
+    line = base64.b64encode(draw(st.binary(min_size=30, max_size=34))).decode("ascii")
+    if draw(st.booleans()):
+        at = draw(st.integers(0, len(line)))
+        piece = draw(st.text(st.sampled_from("AEQw/+_-=8 \té") | st.characters(), max_size=2))
+        line = line[:at] + piece + line[at + draw(st.integers(0, 2)) :]
+    return line if "\n" not in line else line.replace("\n", "")
+
+
+@st.composite
+def _padding_bits_line(draw: st.DrawFn) -> str:
+    """The base64 of 32 bytes whose last character may set the padding bits (not canonical)."""
+    line = base64.b64encode(draw(st.binary(min_size=32, max_size=32))).decode("ascii")
+    return line[:42] + draw(st.sampled_from(string.ascii_letters + string.digits + "+/")) + "="
+
+
+@given(
+    st.lists(
+        st.one_of(
+            _proof_line(),
+            _padding_bits_line(),
+            st.binary(min_size=32, max_size=32).map(lambda node: base64.b64encode(node).decode("ascii")),
+        ),
+        max_size=6,
+    )
+)
+def test_proof_lines_read_at_once_equal_proof_lines_read_one_by_one(lines: list[str]) -> None:
+    # Whole proofs of canonical lines take a fast path; both paths must give the same proof, or
+    # refuse with the same message (its first bad line).
+    assert _parsed(lines) == _reference_parse(lines)
