@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from projections.runner import Context, ViewCursor, event_name
@@ -29,7 +30,12 @@ class CredentialIndexProjection:
     name = "credential_index"
     tables: tuple[str, ...] = ("view_credentials",)
 
-    def apply(self, view: ViewCursor, event: object, context: Context) -> None:
+    def project(self, view: ViewCursor, events: Sequence[object], context: Context) -> None:
+        """Apply the batch's events in order."""
+        for event in events:
+            self._apply(view, event)
+
+    def _apply(self, view: ViewCursor, event: object) -> None:
         """Index a newly claimed credential id, record its status change, or mark a learner's erased."""
         name = event_name(event)
         if name == "CredentialClaim.Claimed":

@@ -10,10 +10,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 
-from projections.portfolio_items import Item, read_item
+from projections.portfolio_items import Item, credential_type, read_item
 
 ENDED = "EnrolmentEndedCredential"
 ENROLMENT = "EnrolmentCredential"
+STATUS = "StatusCredential"
 
 
 def apply(
@@ -34,11 +35,20 @@ def apply(
         return []
     item = read_item(learner, entry, content)
     changed: dict[str, Item] = {item.credential: item}
-    if item.type_name == "StatusCredential":
+    if item.type_name == STATUS:
         _change_status(items, changed, item)
     elif item.type_name == ENDED:
         _settle_enrolment(items, changed, item.detail.get("enrolment"))
     return list(changed.values())
+
+
+def reads_other_items(entry: Mapping[str, Any], content: Mapping[str, Any] | None) -> bool:
+    """Whether `apply` may read items other than the entry's own credential: a StatusCredential reads
+    the item it names, an EnrolmentEndedCredential its enrolment and that enrolment's other endings.
+    """
+    if content is None or entry["seq"] == 1 or entry["kind"] == "registration":
+        return False
+    return credential_type(content) in (STATUS, ENDED)
 
 
 def fold(

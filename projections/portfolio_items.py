@@ -7,6 +7,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
+import orjson
+
 from verification.trust import KIND_OF_TYPE
 
 STATUSES = ("valid", "superseded", "revoked", "erased")
@@ -58,6 +60,15 @@ class Item:
         values["detail"] = json.loads(row["detail"])
         return cls(**values)
 
+    def to_text(self) -> str:
+        """The `to_row` row as JSON text, as the portfolio view stores it."""
+        return orjson.dumps(self.to_row()).decode()
+
+    @classmethod
+    def from_text(cls, text: str | bytes) -> Item:
+        """The item a `to_text` text stores."""
+        return cls.from_row(orjson.loads(text))
+
 
 def read_item(learner: str, entry: Mapping[str, Any], content: Mapping[str, Any] | None) -> Item:
     """The item an entry records: entry facts, plus what the credential says unless it is erased."""
@@ -71,7 +82,7 @@ def read_item(learner: str, entry: Mapping[str, Any], content: Mapping[str, Any]
     }
     if content is None:
         return Item(**facts, type_name=None, valid_from=None, title=None, detail={}, status="erased")
-    type_name = _type_name(content)
+    type_name = credential_type(content)
     subject = content.get("credentialSubject")
     subject = subject if isinstance(subject, Mapping) else {}
     reader = _READERS.get(type_name or "")
@@ -86,7 +97,8 @@ def read_item(learner: str, entry: Mapping[str, Any], content: Mapping[str, Any]
     )
 
 
-def _type_name(content: Mapping[str, Any]) -> str | None:
+def credential_type(content: Mapping[str, Any]) -> str | None:
+    """The one credential type of `content` the ledger knows, else None."""
     types = content.get("type")
     known = [name for name in types if name in KIND_OF_TYPE] if isinstance(types, list) else []
     return str(known[0]) if len(known) == 1 else None

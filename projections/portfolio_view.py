@@ -5,6 +5,7 @@ and time travel: a portfolio as of an instant or a log size, folded from the str
 from __future__ import annotations
 
 import base64
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -14,9 +15,21 @@ from ledger.application import Ledger
 from ledger.sealing import SealBroken
 from ledger.streams import rfc3339
 from projections.portfolio import Portfolio, portfolio
-from projections.portfolio_fold import apply, fold
+from projections.portfolio_fold import apply, fold, reads_other_items
 from projections.portfolio_items import Item
 from projections.runner import Context, ViewCursor, event_name
+
+_UPSERT = (
+    "INSERT INTO {p}view_portfolio_items AS v (credential, learner, kind, status, seq, item) "
+    "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (credential) DO UPDATE SET "
+    "kind = excluded.kind, status = excluded.status, seq = excluded.seq, item = excluded.item"
+)
+_CHUNK = 500
+"""Values per `IN (...)` list, well under either database's limit on parameters."""
+
+Step = tuple[str, dict[str, Any] | None, dict[str, Any] | None]
+"""A learner, and a recorded entry with its content (None when erased), or (learner, None, None) for
+the learner's erasure."""
 
 
 class PortfolioProjection:
@@ -25,32 +38,82 @@ class PortfolioProjection:
     name = "portfolio"
     tables: tuple[str, ...] = ("view_portfolio_items",)
 
-    def apply(self, view: ViewCursor, event: object, context: Context) -> None:
-        """Fold one recorded credential into its learner's items; an erasure removes them all."""
+    def project(self, view: ViewCursor, events: Sequence[object], context: Context) -> None:
+        """Fold a batch's recorded credentials into their learners' items in memory and write each
+        changed item once, in one statement; an erasure removes all of the learner's items.
+        """
+        steps = _steps(events, context)
+        if not steps:
+            return
+        folded = _stored(view, steps)
+        changed: dict[str, dict[str, Item]] = {}
+        erased: list[tuple[str]] = []
+        for learner, entry, content in steps:
+            if entry is None:
+                folded[learner] = {}
+                changed.pop(learner, None)
+                erased.append((learner,))
+                continue
+            items = folded.setdefault(learner, {})
+            for item in apply(items, learner, entry, content):
+                items[item.credential] = item
+                changed.setdefault(learner, {})[item.credential] = item
+        view.run_many("DELETE FROM {p}view_portfolio_items WHERE learner = ?", erased)
+        view.run_many(
+            _UPSERT,
+            [
+                (item.credential, learner, item.kind, item.status, item.seq, item.to_text())
+                for learner, items in changed.items()
+                for item in items.values()
+            ],
+        )
+
+
+def _steps(events: Sequence[object], context: Context) -> list[Step]:
+    """The batch's recorded credentials, decrypted, and erasures, in order."""
+    steps: list[Step] = []
+    for event in events:
         name = event_name(event)
-        entry: dict[str, Any] = getattr(event, "entry", {})
-        learner = entry.get("learner", "")
-        key = (self.name, learner)
         if name == "LearnerStream.Erased":
-            context.memo.pop(key, None)
-            view.run("DELETE FROM {p}view_portfolio_items WHERE learner = ?", (learner,))
-            return
-        if name != "LearnerStream.CredentialRecorded":
-            return
-        items = context.memo.get(key)
-        if not isinstance(items, dict):
-            items = {item.credential: item for item in load_items(view, learner)}
-            context.memo[key] = items
-        content = _content(context, learner, event.sealed)  # type: ignore[attr-defined]
-        for item in apply(items, learner, entry, content):
-            items[item.credential] = item
-            row = orjson.dumps(item.to_row()).decode()
-            view.run(
-                "INSERT INTO {p}view_portfolio_items AS v (credential, learner, kind, status, seq, item) "
-                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (credential) DO UPDATE SET "
-                "kind = excluded.kind, status = excluded.status, seq = excluded.seq, item = excluded.item",
-                (item.credential, learner, item.kind, item.status, item.seq, row),
-            )
+            steps.append((event.entry.get("learner", ""), None, None))  # type: ignore[attr-defined]
+        elif name == "LearnerStream.CredentialRecorded":
+            entry: dict[str, Any] = event.entry  # type: ignore[attr-defined]
+            learner = entry.get("learner", "")
+            steps.append((learner, entry, _content(context, learner, event.sealed)))  # type: ignore[attr-defined]
+    return steps
+
+
+def _stored(view: ViewCursor, steps: Sequence[Step]) -> dict[str, dict[str, Item]]:
+    """The stored items folding `steps` may read, by learner: all of a learner's items when one of
+    their entries reads other items (a status or enrolment-ended credential), else only the
+    entries' own credentials (so an entry already folded is recognised). At most two queries.
+    """
+    every: set[str] = set()
+    own: set[str] = set()
+    for learner, entry, content in steps:
+        if entry is None:
+            continue
+        if reads_other_items(entry, content):
+            every.add(learner)
+        else:
+            own.add(str(entry["credential"]))
+    rows = _select(view, "learner", sorted(every)) + _select(view, "credential", sorted(own))
+    stored: dict[str, dict[str, Item]] = {}
+    for row in rows:
+        item = Item.from_text(row["item"])
+        stored.setdefault(row["learner"], {})[item.credential] = item
+    return stored
+
+
+def _select(view: ViewCursor, column: str, values: Sequence[str]) -> list[Any]:
+    """The rows whose `column` is one of `values` (learner and item)."""
+    rows: list[Any] = []
+    for start in range(0, len(values), _CHUNK):
+        chunk = values[start : start + _CHUNK]
+        marks = ", ".join("?" * len(chunk))
+        statement = f"SELECT learner, item FROM {{p}}view_portfolio_items WHERE {column} IN ({marks})"  # noqa: S608 (a constant column, placeholders)
+        rows.extend(view.rows(statement, chunk))
+    return rows
 
 
 def _content(context: Context, learner: str, sealed: str) -> dict[str, Any] | None:
@@ -69,7 +132,7 @@ def _content(context: Context, learner: str, sealed: str) -> dict[str, Any] | No
 def load_items(view: ViewCursor, learner: str) -> list[Item]:
     """A learner's items as the view holds them."""
     rows = view.rows("SELECT item FROM {p}view_portfolio_items WHERE learner = ?", (learner,))
-    return [Item.from_row(orjson.loads(row["item"])) for row in rows]
+    return [Item.from_text(row["item"]) for row in rows]
 
 
 def live_portfolio(view: ViewCursor, learner: str) -> Portfolio:

@@ -4,6 +4,7 @@ answerable as the ledger knew them at any instant (by each change's `recorded_at
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -61,10 +62,14 @@ class RegistryProjection:
     name = "registry"
     tables: tuple[str, ...] = ("view_organisations", "view_keys", "view_accreditations")
 
-    def apply(self, view: ViewCursor, event: object, context: Context) -> None:
+    def project(self, view: ViewCursor, events: Sequence[object], context: Context) -> None:
+        """Record the batch's registry changes, in order."""
+        for event in events:
+            if event_name(event) in ORGANISATION_EVENTS:
+                self._record(view, event)
+
+    def _record(self, view: ViewCursor, event: object) -> None:
         """Record one registry change."""
-        if event_name(event) not in ORGANISATION_EVENTS:
-            return
         entry: dict[str, Any] = event.entry  # type: ignore[attr-defined]
         data, at, organisation = entry["data"], entry["recorded_at"], entry["organisation"]
         kind = entry["kind"]

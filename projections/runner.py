@@ -60,8 +60,6 @@ class Context:
                 learners.add(learner)
         # One query for the batch, not one per learner; a destroyed key is simply absent.
         self._keys: dict[str, DataKey] = ledger.data_keys(learners) if learners else {}
-        self.memo: dict[tuple[str, str], object] = {}
-        """Per-batch state a projection keeps between events, keyed by (projection, key)."""
 
     def data_key(self, learner: str) -> DataKey | None:
         """The learner's data key, or None when it was destroyed (erased)."""
@@ -69,13 +67,15 @@ class Context:
 
 
 class Projection(Protocol):
-    """A read model: a name, the tables it owns, and how one event changes them."""
+    """A read model: a name, the tables it owns, and how a batch of events changes them."""
 
     name: str
     tables: tuple[str, ...]
 
-    def apply(self, view: ViewCursor, event: object, context: Context) -> None:
-        """Change the view for one event (most events change nothing)."""
+    def project(self, view: ViewCursor, events: Sequence[object], context: Context) -> None:
+        """Change the view for a batch of events, as applying them one by one in order would (most
+        events change nothing); the runner commits it with the position the batch reached.
+        """
 
 
 def event_name(event: object) -> str:
@@ -129,9 +129,8 @@ class Projections:
                     if now != position:
                         return len(notifications), now  # another runner got there first; read again
                 with view.pipelined():
-                    for event in events:
-                        for projection in projections:
-                            projection.apply(view, event, context)
+                    for projection in projections:
+                        projection.project(view, events, context)
                 for name in names:
                     view.set_position(name, notifications[-1].id)
                 return len(notifications), notifications[-1].id
@@ -184,9 +183,9 @@ class Projections:
                 )
             time.sleep(0.02)
 
-    def rebuild(self, *names: str, progress: Callable[[int], None] = lambda _: None) -> int:
+    def rebuild(self, *names: str, batch: int = 500, progress: Callable[[int], None] = lambda _: None) -> int:
         """Empty projections' tables (all by default) and replay the whole event store into them,
-        in one pass when there are several.
+        in one pass when there are several, `batch` events a transaction.
         """
         chosen = [self.projection(name) for name in names or list(self.by_name)]
         with self.store.writing() as view:
@@ -195,4 +194,4 @@ class Projections:
                 for table in projection.tables:
                     view.run(f"DELETE FROM {{p}}{table}")  # noqa: S608 (table names are constants)
                 view.set_position(projection.name, 0)
-        return self.catch_up([projection.name for projection in chosen], progress=progress)
+        return self.catch_up([projection.name for projection in chosen], batch=batch, progress=progress)

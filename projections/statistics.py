@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from projections.runner import Context, ViewCursor, event_name
@@ -23,16 +24,17 @@ class StatisticsProjection:
     name = "statistics"
     tables: tuple[str, ...] = ("view_statistics",)
 
-    def apply(self, view: ViewCursor, event: object, context: Context) -> None:
-        """Count one recorded credential."""
-        if event_name(event) != "LearnerStream.CredentialRecorded":
-            return
-        entry = event.entry  # type: ignore[attr-defined]
-        view.run(
-            "INSERT INTO {p}view_statistics AS s (issuer, kind, month, count) VALUES (?, ?, ?, 1) "
-            "ON CONFLICT (issuer, kind, month) DO UPDATE SET count = s.count + 1",
-            (entry["issuer"], entry["kind"], entry["recorded_at"][:7]),
-        )
+    def project(self, view: ViewCursor, events: Sequence[object], context: Context) -> None:
+        """Count the batch's recorded credentials."""
+        for event in events:
+            if event_name(event) != "LearnerStream.CredentialRecorded":
+                continue
+            entry = event.entry  # type: ignore[attr-defined]
+            view.run(
+                "INSERT INTO {p}view_statistics AS s (issuer, kind, month, count) VALUES (?, ?, ?, 1) "
+                "ON CONFLICT (issuer, kind, month) DO UPDATE SET count = s.count + 1",
+                (entry["issuer"], entry["kind"], entry["recorded_at"][:7]),
+            )
 
 
 def counts(view: ViewCursor) -> list[Count]:

@@ -240,3 +240,75 @@ def test_as_of_answers_match_a_rebuild_stopped_there(
     assert portfolio_as_of(ledger, learner, at_size=size).to_json() == then
     assert then["assessments"][0]["status"] == "valid"
     assert portfolio_as_of(ledger, learner).to_json() == live(views, learner) != then
+
+
+def enrolment_ended(issuer: Issuer, learner: str, enrolment: str, outcome: str) -> dict[str, Any]:
+    """A signed EnrolmentEndedCredential for `enrolment`."""
+    document = examples.enrolment(issuer.did, learner)
+    document["type"] = ["VerifiableCredential", "EnrolmentEndedCredential"]
+    document["credentialSubject"] = {
+        "id": learner,
+        "enrolment": enrolment,
+        "outcome": outcome,
+        "endDate": "2024-06-30",
+    }
+    return examples.sign(document, issuer.key)
+
+
+def test_views_rebuilt_in_batches_of_any_size_equal_those_followed_one_event_at_a_time(
+    ledger: Ledger, exam_body: Issuer, university: Issuer, learner: str
+) -> None:
+    """Each batch folds its events in memory and writes each learner's items once, so what one batch
+    holds must not matter: several credentials of a learner, corrections and revocations beside what
+    they name, an enrolment ended twice with the first ending revoked, and an erasure with other
+    learners' entries either side of it.
+    """
+    views = open_projections(ledger, inline=False)
+    erased = ledger.register_learner("1000000019", "Zephyrine Quillfeather", "2001-02-03")
+
+    def status(issuer: Issuer, names: str, replaced_by: str | None = None) -> dict[str, Any]:
+        action = "supersedes" if replaced_by else "revokes"
+        document = examples.status(
+            issuer.did, learner, action=action, names=names, reason="x", replaced_by=replaced_by
+        )
+        return examples.sign(document, issuer.key)
+
+    def post(*documents: dict[str, Any]) -> None:
+        results = post_batch(ledger, list(documents))
+        assert not [result for result in results if isinstance(result, Exception)], results
+        views.catch_up(batch=1)  # the live follower, one event a transaction
+
+    first = examples.sign(examples.assessment(exam_body.did, learner, result="B"), exam_body.key)
+    second = examples.sign(examples.assessment(exam_body.did, learner, result="A"), exam_body.key)
+    enrolment = examples.sign(examples.enrolment(university.did, learner), university.key)
+    withdrawn = enrolment_ended(university, learner, enrolment["id"], "withdrawn")
+    award = examples.sign(examples.award(university.did, learner), university.key)
+    post(
+        first,
+        examples.sign(examples.award(university.did, erased), university.key),
+        second,
+        status(exam_body, first["id"], replaced_by=second["id"]),
+        enrolment,
+        withdrawn,
+        award,
+        status(university, award["id"]),
+        examples.sign(examples.enrolment(university.did, erased), university.key),
+    )
+    post(
+        enrolment_ended(university, learner, enrolment["id"], "completed"),
+        status(university, withdrawn["id"]),
+    )
+    request = ledger.erasures.request(ledger, erased, "please forget me")
+    assert ledger.erasures.approve(ledger, request.id).state == "completed"
+    views.catch_up(batch=1)
+    post(examples.sign(examples.admission(university.did, learner), university.key))
+
+    followed = snapshot(views)
+    document = live(views, learner)
+    assert document == folded(ledger, learner)
+    assert document["enrolments"][0]["detail"]["state"] == "completed"
+    assert document["assessments"][0]["history"] and document["awards"][0]["status"] == "revoked"
+    assert {row["learner"] for row in followed["view_portfolio_items"]} == {learner}
+    for batch in (2, 3, 5, 500):
+        views.rebuild(batch=batch)
+        assert snapshot(views) == followed, batch
