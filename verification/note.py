@@ -78,7 +78,7 @@ class Verifier:
         if len(self.public_key) != 32:
             raise MalformedNoteKey(f"Ed25519 public key is {len(self.public_key)} bytes, not 32")
 
-    @property
+    @functools.cached_property
     def key_id(self) -> bytes:
         """The 4-byte key ID that signature lines by this key carry."""
         return key_id(self.name, self.public_key)
@@ -134,9 +134,19 @@ def _require_key_id(name: str, public_key: bytes, key_id_hex: str) -> None:
 
 def parse_verifier_key(verifier_key: str) -> Verifier:
     """Parse `<name>+<hex key ID>+<base64(0x01 || public key)>`, checking the key ID."""
+    if type(verifier_key) is str:
+        return _remembered_verifier(verifier_key)
+    return _parse_verifier_key(verifier_key)
+
+
+def _parse_verifier_key(verifier_key: str) -> Verifier:
     name, key_id_hex, public_key = _split_key(verifier_key, "verifier key")
     _require_key_id(name, public_key, key_id_hex)
     return Verifier(name, public_key)
+
+
+# A verifier is handed the same pinned key strings on every call; a Verifier is immutable.
+_remembered_verifier = functools.lru_cache(maxsize=16)(_parse_verifier_key)
 
 
 def parse_signer_key(signer_key: str) -> tuple[str, bytes]:

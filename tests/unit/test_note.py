@@ -334,3 +334,13 @@ def _altered_base64(draw: st.DrawFn) -> str:
 )
 def test_decode_base64_equals_the_strict_decode_and_re_encode(text: str) -> None:
     assert _base64_outcome(decode_base64, text) == _base64_outcome(_reference_decode_base64, text)
+
+
+def test_remembered_verifier_keys_parse_and_refuse_as_fresh_ones() -> None:
+    for _ in range(2):
+        verifier = parse_verifier_key(SPEC_VKEY)
+        assert verifier == Verifier("example.com/foo", verifier.public_key)
+        assert verifier.key_id == key_id("example.com/foo", verifier.public_key) == bytes.fromhex("530d903a")
+        assert str(verifier) == SPEC_VKEY
+        with pytest.raises(MalformedNoteKey):
+            parse_verifier_key(SPEC_VKEY.replace("530d903a", "530d903b"))
