@@ -47,12 +47,12 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from verification.bundle_shape import Bundle, RegistryItem, assemble_bundle, parse_bundle
+from verification.bundle_shape import Bundle, RegistryItem, assemble_bundle, parse_bundle, read_bundle
 from verification.checkpoint import Checkpoint
 from verification.errors import MalformedBundle
 from verification.issuer_checks import (
     check_accredited,
-    check_commitment,
+    check_canonical_commitment,
     check_key_bound,
     check_key_not_compromised,
     check_key_valid,
@@ -60,10 +60,10 @@ from verification.issuer_checks import (
     credential_issuer,
 )
 from verification.log_checks import (
+    check_canonical_inclusion,
+    check_canonical_registry_in_log,
     check_checkpoint_signature,
     check_consistency,
-    check_inclusion,
-    check_registry_in_log,
     check_status,
     read_trusted_keys,
 )
@@ -97,7 +97,7 @@ def verify_bundle(
 ) -> Report:
     """Verify a proof bundle (object, JSON text or bytes) offline; every outcome is in the report."""
     try:
-        parsed = parse_bundle(bundle)
+        parsed, canonical = read_bundle(bundle)
     except MalformedBundle as error:
         checks = [failed("bundle-format", f"This is not a readable proof bundle: {error}.")]
         checks += [not_checked(name, "Not checked: the bundle is not readable.") for name in CHECK_NAMES[1:]]
@@ -118,10 +118,15 @@ def verify_bundle(
         check_key_valid(signed, record),
         compromise_check,
         check_accredited(signed, parsed.issuer_registry),
-        check_commitment(parsed.credential, parsed.salt, parsed.entry),
-        check_inclusion(parsed.entry, parsed.proof, checkpoint),
-        check_registry_in_log(
-            [item.entry for item in registry], [item.proof for item in registry], checkpoint, note, status
+        check_canonical_commitment(parsed.credential, canonical.credential, parsed.salt, parsed.entry),
+        check_canonical_inclusion(canonical.entry, parsed.proof, checkpoint),
+        check_canonical_registry_in_log(
+            [item.entry for item in registry],
+            [item.proof for item in registry],
+            checkpoint,
+            note,
+            status,
+            canonical=canonical.registry,
         ),
         check_consistency(checkpoint, last_seen, parsed.consistency),
         status_check,

@@ -59,8 +59,23 @@ class Bundle:
     """The registry entries replayed: what they say, before any of it is proven."""
 
 
+@dataclass(frozen=True)
+class CanonicalForms:
+    """The RFC 8785 bytes of a bundle's credential and entries, as reading it computed them."""
+
+    credential: bytes
+    entry: bytes
+    registry: tuple[bytes, ...]
+    """Of each registry entry, in order."""
+
+
 def parse_bundle(value: object) -> Bundle:
     """Read a bundle (a JSON object, or its text or bytes) strictly; raise MalformedBundle."""
+    return read_bundle(value)[0]
+
+
+def read_bundle(value: object) -> tuple[Bundle, CanonicalForms]:
+    """parse_bundle, also returning the canonical bytes it checked, so no check computes them again."""
     if isinstance(value, str | bytes):
         try:
             value = parse_json(value)
@@ -74,8 +89,8 @@ def parse_bundle(value: object) -> Bundle:
             f"version is {document['version']!r}; this verifier reads version {BUNDLE_VERSION}"
         )
     credential = _object(document["credential"], "credential")
-    _canonical(credential, "credential")
-    registry = _registry(document["registry"])
+    credential_bytes = _canonical(credential, "credential")
+    registry, registry_bytes = _registry(document["registry"])
     try:
         issuer_registry = fold_registry([item.entry for item in registry])
     except MalformedRegistry as error:
@@ -83,16 +98,19 @@ def parse_bundle(value: object) -> Bundle:
     status = document["status"]
     if not isinstance(status, str) or not status:
         raise MalformedBundle("status must be the signed status note, as text")
-    return Bundle(
+    salt = _salt(document["salt"])
+    entry, entry_bytes = _entry(document["entry"], "entry", LEARNER_ENTRY_FIELDS, "learner")
+    bundle = Bundle(
         credential=credential,
-        salt=_salt(document["salt"]),
-        entry=_entry(document["entry"], "entry", LEARNER_ENTRY_FIELDS, "learner"),
+        salt=salt,
+        entry=entry,
         proof=_proof(document["proof"], "proof"),
         registry=registry,
         status=status,
         consistency=_consistency(document.get("consistency", {})),
         issuer_registry=issuer_registry,
     )
+    return bundle, CanonicalForms(credential_bytes, entry_bytes, registry_bytes)
 
 
 def assemble_bundle(
@@ -148,9 +166,9 @@ def _object(
     return value
 
 
-def _canonical(value: object, where: str) -> None:
+def _canonical(value: object, where: str) -> bytes:
     try:
-        canonical_json(value)
+        return canonical_json(value)
     except CanonicalizationError as error:
         raise MalformedBundle(f"{where} cannot be put in canonical JSON form: {error}") from None
 
@@ -165,9 +183,11 @@ def _salt(value: object) -> bytes:
     return salt
 
 
-def _entry(value: object, where: str, fields: frozenset[str], stream_field: str) -> dict[str, Any]:
+def _entry(
+    value: object, where: str, fields: frozenset[str], stream_field: str
+) -> tuple[dict[str, Any], bytes]:
     entry = _object(value, where, fields, fields)
-    _canonical(entry, where)
+    canonical = _canonical(entry, where)
     if not _is_int(entry["v"]) or entry["v"] != 1:
         raise MalformedBundle(f"{where}.v must be 1")
     if not _is_int(entry["seq"]) or entry["seq"] < 1:
@@ -182,7 +202,7 @@ def _entry(value: object, where: str, fields: frozenset[str], stream_field: str)
         raise MalformedBundle(f"{where}.recorded_at must be an RFC 3339 date-time with a time zone")
     if stream_field == "organisation" and not isinstance(entry["data"], dict):
         raise MalformedBundle(f"{where}.data must be a JSON object")
-    return entry
+    return entry, canonical
 
 
 def _proof(value: object, where: str) -> TlogProof:
@@ -194,16 +214,20 @@ def _proof(value: object, where: str) -> TlogProof:
         raise MalformedBundle(f"{where}: {error}") from None
 
 
-def _registry(value: object) -> tuple[RegistryItem, ...]:
+def _registry(value: object) -> tuple[tuple[RegistryItem, ...], tuple[bytes, ...]]:
     if not isinstance(value, list) or not value:
         raise MalformedBundle("registry must list the issuing organisation's entries, from its first")
     items = []
+    forms = []
     for position, item in enumerate(value):
         where = f"registry[{position}]"
         members = _object(item, where, frozenset(("entry", "proof")), frozenset(("entry", "proof")))
-        entry = _entry(members["entry"], f"{where}.entry", ORGANISATION_ENTRY_FIELDS, "organisation")
+        entry, canonical = _entry(
+            members["entry"], f"{where}.entry", ORGANISATION_ENTRY_FIELDS, "organisation"
+        )
         items.append(RegistryItem(entry, _proof(members["proof"], f"{where}.proof")))
-    return tuple(items)
+        forms.append(canonical)
+    return tuple(items), tuple(forms)
 
 
 def _consistency(value: object) -> dict[int, tuple[bytes, ...]]:

@@ -106,7 +106,11 @@ def create_proof(
 
 def verify_proof(document: Mapping[str, object], key: VerifyKey) -> None:
     """Check the document's eddsa-jcs-2022 proof under key; raise BadSignature if it fails."""
-    proof = parse_proof(document)
+    verify_parsed_proof(document, parse_proof(document), key)
+
+
+def verify_parsed_proof(document: Mapping[str, object], proof: Proof, key: VerifyKey) -> None:
+    """verify_proof for a proof already parsed; requires proof == parse_proof(document)."""
     if not key.verify(signing_input(document), proof.signature):
         raise BadSignature(f"the proof does not verify under key {key.multibase}")
 

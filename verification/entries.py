@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,6 +43,21 @@ def check_chain(entries: Iterable[Mapping[str, Any]], stream_field: str = "learn
 
     The entries are given in stored order; the stream id (`stream_field`) must not change.
     """
+    return _chain_breaks(entries, lambda _, entry: entry_hash(entry), stream_field)
+
+
+def check_hashed_chain(
+    entries: Sequence[Mapping[str, Any]], hashes: Sequence[str], stream_field: str = "learner"
+) -> list[ChainBreak]:
+    """check_chain for entries whose hashes are known: requires hashes[i] == entry_hash(entries[i])."""
+    return _chain_breaks(entries, lambda position, _: hashes[position - 1], stream_field)
+
+
+def _chain_breaks(
+    entries: Iterable[Mapping[str, Any]],
+    hash_of: Callable[[int, Mapping[str, Any]], str],
+    stream_field: str,
+) -> list[ChainBreak]:
     breaks: list[ChainBreak] = []
     expected_prev = GENESIS
     stream: object = None
@@ -57,7 +72,7 @@ def check_chain(entries: Iterable[Mapping[str, Any]], stream_field: str = "learn
         elif entry.get(stream_field) != stream:
             found = str(entry.get(stream_field))
             breaks.append(ChainBreak(position, stream_field, str(stream), found))
-        expected_prev = entry_hash(entry)
+        expected_prev = hash_of(position, entry)
     return breaks
 
 

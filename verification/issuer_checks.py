@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from verification.canonical import canonical_json
-from verification.data_integrity import parse_proof, verify_proof
+from verification.data_integrity import Proof, parse_proof, verify_parsed_proof
 from verification.entries import commitment
 from verification.errors import VerificationError
 from verification.keys import VerifyKey
@@ -58,8 +58,11 @@ def credential_issuer(document: Mapping[str, Any]) -> str | None:
 
 def signing_key_of(document: Mapping[str, Any]) -> tuple[str, VerifyKey]:
     """The controller DID and the key that proof.verificationMethod `<DID>#z6Mk…` names."""
-    method = parse_proof(document).verification_method
-    controller, _, fragment = method.partition("#")
+    return _key_named(parse_proof(document))
+
+
+def _key_named(proof: Proof) -> tuple[str, VerifyKey]:
+    controller, _, fragment = proof.verification_method.partition("#")
     return controller, VerifyKey.from_multibase(fragment)
 
 
@@ -67,13 +70,14 @@ def check_proof_signature(document: Mapping[str, Any]) -> tuple[Check, SignedCre
     """proof-signature: the eddsa-jcs-2022 proof verifies under the key its verificationMethod names."""
     name = "proof-signature"
     try:
-        controller, key = signing_key_of(document)
+        proof = parse_proof(document)
+        controller, key = _key_named(proof)  # signing_key_of(document), the proof parsed once
     except VerificationError as error:
         return failed(
             name, f"The credential's signature is missing or damaged ({error}): do not rely on it."
         ), None
     try:
-        verify_proof(document, key)
+        verify_parsed_proof(document, proof, key)
     except VerificationError:
         return failed(name, "This credential was changed after it was signed: do not rely on it."), None
     signed = SignedCredential(
@@ -202,8 +206,15 @@ def check_accredited(signed: SignedCredential | None, registry: RegistryState) -
 
 def check_commitment(document: Mapping[str, Any], salt: bytes, entry: Mapping[str, Any]) -> Check:
     """commitment-matches-entry: SHA-256(salt ‖ JCS(credential)) is the entry's, and its fields agree."""
+    return check_canonical_commitment(document, canonical_json(document), salt, entry)
+
+
+def check_canonical_commitment(
+    document: Mapping[str, Any], canonical: bytes, salt: bytes, entry: Mapping[str, Any]
+) -> Check:
+    """check_commitment of a credential whose RFC 8785 bytes are `canonical`."""
     name = "commitment-matches-entry"
-    computed = commitment(salt, canonical_json(document))
+    computed = commitment(salt, canonical)
     if not hmac.compare_digest(computed.encode(), str(entry["commitment"]).encode()):
         return failed(
             name,

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import hashlib
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from verification.canonical import canonical_json
 from verification.checkpoint import Checkpoint, parse_checkpoint
-from verification.entries import check_chain, entry_hash
+from verification.entries import check_hashed_chain, entry_hash
 from verification.errors import (
     InvalidNoteSignature,
     InvalidTreeSizes,
@@ -87,12 +88,21 @@ def _open_checkpoint(note: str, verifiers: Sequence[Verifier]) -> Checkpoint | s
 
 def check_inclusion(entry: Mapping[str, Any], proof: TlogProof, checkpoint: Checkpoint | None) -> Check:
     """inclusion-in-checkpoint: the entry's leaf is at the proof's index under the checkpoint's root."""
+    if checkpoint is None:
+        return not_checked("inclusion-in-checkpoint", _NO_CHECKPOINT)
+    return check_canonical_inclusion(canonical_json(entry), proof, checkpoint)
+
+
+def check_canonical_inclusion(
+    canonical_entry: bytes, proof: TlogProof, checkpoint: Checkpoint | None
+) -> Check:
+    """check_inclusion of the entry whose RFC 8785 bytes are `canonical_entry`."""
     name = "inclusion-in-checkpoint"
     if checkpoint is None:
         return not_checked(name, _NO_CHECKPOINT)
     try:
         verify_inclusion(
-            leaf_hash(canonical_json(entry)), proof.index, checkpoint.size, proof.hashes, checkpoint.root
+            leaf_hash(canonical_entry), proof.index, checkpoint.size, proof.hashes, checkpoint.root
         )
     except MerkleError:
         return failed(
@@ -119,19 +129,53 @@ def check_registry_in_log(
     statement as check_status opened it (None if it could not), names. That is the only signed word
     on how many registry entries there are; without it the bundle may leave out the trailing ones.
     """
+    return _registry_in_log(
+        entries,
+        proofs,
+        checkpoint,
+        note,
+        status,
+        canonical_of=lambda position: canonical_json(entries[position]),
+    )
+
+
+def check_canonical_registry_in_log(
+    entries: Sequence[Mapping[str, Any]],
+    proofs: Sequence[TlogProof],
+    checkpoint: Checkpoint | None,
+    note: str,
+    status: StatusStatement | None,
+    *,
+    canonical: Sequence[bytes],
+) -> Check:
+    """check_registry_in_log of entries whose RFC 8785 bytes are known: canonical[i] is entries[i]'s."""
+    return _registry_in_log(entries, proofs, checkpoint, note, status, canonical_of=canonical.__getitem__)
+
+
+def _registry_in_log(
+    entries: Sequence[Mapping[str, Any]],
+    proofs: Sequence[TlogProof],
+    checkpoint: Checkpoint | None,
+    note: str,
+    status: StatusStatement | None,
+    *,
+    canonical_of: Callable[[int], bytes],
+) -> Check:
     name = "registry-in-log"
     if checkpoint is None:
         return not_checked(name, _NO_CHECKPOINT)
-    for entry, proof in zip(entries, proofs, strict=True):
+    hashes: list[str] = []
+    for position, (entry, proof) in enumerate(zip(entries, proofs, strict=True)):
         if proof.checkpoint_note != note:
             return failed(
                 name,
                 f"The issuer's registry entry {entry.get('seq')} is proven against another checkpoint: "
                 "the key and accreditation checks cannot be relied on.",
             )
+        canonical = canonical_of(position)
         try:
             verify_inclusion(
-                leaf_hash(canonical_json(entry)), proof.index, checkpoint.size, proof.hashes, checkpoint.root
+                leaf_hash(canonical), proof.index, checkpoint.size, proof.hashes, checkpoint.root
             )
         except MerkleError:
             return failed(
@@ -139,14 +183,16 @@ def check_registry_in_log(
                 f"The issuer's registry entry {entry.get('seq')} is not in the ledger's log as shown: "
                 "the key and accreditation checks cannot be relied on.",
             )
-    breaks = check_chain(entries, stream_field="organisation")
+        hashes.append(hashlib.sha256(canonical).hexdigest())  # entry_hash(entry)
+    breaks = check_hashed_chain(entries, hashes, stream_field="organisation")
     if breaks:
         return failed(
             name,
             f"The issuer's registry entries are not one unbroken chain ({breaks[0]}): the key and "
             "accreditation checks cannot be relied on.",
         )
-    problem = _registry_head_problem(entries, checkpoint, status)
+    head = hashes[-1] if hashes else entry_hash({})
+    problem = _registry_head_problem(entries, head, checkpoint, status)
     if problem is not None:
         return failed(name, problem)
     return passed(
@@ -157,7 +203,7 @@ def check_registry_in_log(
 
 
 def _registry_head_problem(
-    entries: Sequence[Mapping[str, Any]], checkpoint: Checkpoint, status: StatusStatement | None
+    entries: Sequence[Mapping[str, Any]], head: str, checkpoint: Checkpoint, status: StatusStatement | None
 ) -> str | None:
     """Why the registry shown is not all of the issuer's registry the ledger vouches for, if it is not."""
     do_not_rely = "do not rely on the key and accreditation checks."
@@ -189,7 +235,7 @@ def _registry_head_problem(
             f"The bundle shows {shown} of the issuer's registry entries, but the ledger's status statement "
             f"says its registry held {status.issuer_seq} as of this checkpoint: {do_not_rely}"
         )
-    elif entry_hash(last) != status.issuer_head:
+    elif head != status.issuer_head:  # head: entry_hash(last)
         problem = (
             f"The issuer's last registry entry in the bundle (number {shown}) is not the one the ledger's "
             f"status statement names: {do_not_rely}"

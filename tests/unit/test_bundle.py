@@ -29,8 +29,20 @@ from tests.unit.bundle_world import (
     sign,
 )
 from verification.bundle import parse_bundle, verify_bundle
+from verification.bundle_shape import CanonicalForms, read_bundle
+from verification.canonical import canonical_json
 from verification.checkpoint import Checkpoint
 from verification.errors import MalformedBundle
+from verification.issuer_checks import check_canonical_commitment, check_commitment
+from verification.log_checks import (
+    check_canonical_inclusion,
+    check_canonical_registry_in_log,
+    check_checkpoint_signature,
+    check_inclusion,
+    check_registry_in_log,
+    check_status,
+    read_trusted_keys,
+)
 from verification.note import Verifier, generate_signer_key, parse_verifier_key, sign_note
 from verification.report import CHECK_NAMES, Report
 from verification.tlog_proof import TlogProof, format_tlog_proof, parse_tlog_proof
@@ -457,6 +469,52 @@ def test_replacing_any_member_never_raises(path: tuple[Any, ...], value: object)
     report = verify(bundle)
     same = json.dumps(bundle, sort_keys=True) == json.dumps(GOOD.bundle, sort_keys=True)
     assert report.ok == same
+
+
+def replaced(bundle: dict[str, Any], path: tuple[Any, ...], value: object) -> dict[str, Any]:
+    changed = copy.deepcopy(bundle)
+    holder = changed
+    for step in path[:-1]:
+        holder = holder[step]
+    holder[path[-1]] = value
+    return changed
+
+
+REGISTRY_PATHS = [path for path in GOOD_PATHS if path[0] in ("registry", "entry", "credential")]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(path=st.sampled_from(REGISTRY_PATHS), value=JSON | st.sampled_from([1, 2, 3, "caerleon", None]))
+def test_checks_given_canonical_bytes_equal_the_checks_that_compute_them(
+    path: tuple[Any, ...], value: object
+) -> None:
+    # verify_bundle hands the canonical bytes read_bundle computed to the commitment, inclusion
+    # and registry checks; they must judge exactly as the public checks computing them again.
+    bundle = replaced(GOOD.bundle, path, value)
+    try:
+        parsed, canonical = read_bundle(bundle)
+    except MalformedBundle:
+        return
+    assert parsed == parse_bundle(bundle)
+    entries = [item.entry for item in parsed.registry]
+    proofs = [item.proof for item in parsed.registry]
+    assert canonical == CanonicalForms(
+        canonical_json(parsed.credential), canonical_json(parsed.entry), tuple(map(canonical_json, entries))
+    )
+    verifiers, _ = read_trusted_keys([VERIFIER_KEY])
+    note = parsed.proof.checkpoint_note
+    _, checkpoint = check_checkpoint_signature(note, verifiers, [])
+    _, status = check_status(parsed.status, verifiers, checkpoint, parsed.credential.get("id"))
+    for seen in (checkpoint, None):
+        assert check_canonical_inclusion(canonical.entry, parsed.proof, seen) == check_inclusion(
+            parsed.entry, parsed.proof, seen
+        )
+        assert check_canonical_registry_in_log(
+            entries, proofs, seen, note, status, canonical=canonical.registry
+        ) == check_registry_in_log(entries, proofs, seen, note, status)
+    assert check_canonical_commitment(
+        parsed.credential, canonical.credential, parsed.salt, parsed.entry
+    ) == check_commitment(parsed.credential, parsed.salt, parsed.entry)
 
 
 @pytest.mark.parametrize(
