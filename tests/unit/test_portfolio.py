@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from ledger import examples
 from projections.portfolio import Item, Portfolio, apply, fold, portfolio
+from projections.portfolio_items import canonical_text
 from verification.keys import SigningKey
 from verification.trust import KIND_OF_TYPE
 
@@ -469,3 +470,19 @@ def test_stepwise_prefix_and_any_order_agree(
     ]
     assert sorted(listed) == sorted(item.credential for item in listable)
     json.dumps(shown.to_json())
+
+
+DETAIL_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**63), 2**64 - 1) | st.text(),
+    lambda inner: st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@given(st.dictionaries(st.text(), DETAIL_VALUES, max_size=8))
+def test_detail_text_is_the_canonical_json_rows_were_first_written_with(detail: dict[str, Any]) -> None:
+    """Views built before and after the switch to orjson must hold the same text (the audit compares
+    a live view with a rebuild)."""
+    expected = json.dumps(detail, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    assert canonical_text(detail) == expected
+    assert json.loads(expected) == detail
