@@ -31,35 +31,38 @@ class CredentialIndexProjection:
     tables: tuple[str, ...] = ("view_credentials",)
 
     def project(self, view: ViewCursor, events: Sequence[object], context: Context) -> None:
-        """Apply the batch's events in order."""
-        for event in events:
-            self._apply(view, event)
+        """Index newly claimed credential ids, record status changes and mark erased learners'
+        credentials, in the batch's order.
+        """
+        view.run_in_order(write for event in events if (write := _write(event)) is not None)
 
-    def _apply(self, view: ViewCursor, event: object) -> None:
-        """Index a newly claimed credential id, record its status change, or mark a learner's erased."""
-        name = event_name(event)
-        if name == "CredentialClaim.Claimed":
-            view.run(
-                "INSERT INTO {p}view_credentials (credential, learner, seq, issuer, kind, status) "
-                "VALUES (?, ?, ?, ?, ?, 'valid')",
-                (
-                    event.credential,  # type: ignore[attr-defined]
-                    event.learner,  # type: ignore[attr-defined]
-                    event.seq,  # type: ignore[attr-defined]
-                    event.issuer,  # type: ignore[attr-defined]
-                    event.kind,  # type: ignore[attr-defined]
-                ),
-            )
-        elif name == "LearnerStream.Erased":
-            view.run(
-                "UPDATE {p}view_credentials SET status = 'erased' WHERE learner = ?",
-                (event.entry["learner"],),  # type: ignore[attr-defined]
-            )
-        elif name == "CredentialClaim.StatusChanged":
-            view.run(
-                "UPDATE {p}view_credentials SET status = ?, changed_by = ? WHERE credential = ?",
-                (event.state, event.by, event.credential),  # type: ignore[attr-defined]
-            )
+
+def _write(event: object) -> tuple[str, tuple[object, ...]] | None:
+    """The statement and parameters an event's change to the index takes, if any."""
+    name = event_name(event)
+    if name == "CredentialClaim.Claimed":
+        return (
+            "INSERT INTO {p}view_credentials (credential, learner, seq, issuer, kind, status) "
+            "VALUES (?, ?, ?, ?, ?, 'valid')",
+            (
+                event.credential,  # type: ignore[attr-defined]
+                event.learner,  # type: ignore[attr-defined]
+                event.seq,  # type: ignore[attr-defined]
+                event.issuer,  # type: ignore[attr-defined]
+                event.kind,  # type: ignore[attr-defined]
+            ),
+        )
+    if name == "LearnerStream.Erased":
+        return (
+            "UPDATE {p}view_credentials SET status = 'erased' WHERE learner = ?",
+            (event.entry["learner"],),  # type: ignore[attr-defined]
+        )
+    if name == "CredentialClaim.StatusChanged":
+        return (
+            "UPDATE {p}view_credentials SET status = ?, changed_by = ? WHERE credential = ?",
+            (event.state, event.by, event.credential),  # type: ignore[attr-defined]
+        )
+    return None
 
 
 def lookup(view: ViewCursor, credential: str) -> IndexedCredential | None:

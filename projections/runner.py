@@ -4,8 +4,10 @@ the position it reached in the same transaction as its view change, so it resume
 
 from __future__ import annotations
 
+import itertools
+import operator
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Protocol
 
 from eventsourcing.persistence import PersistenceError
@@ -40,6 +42,13 @@ class ViewCursor(SqlCursor):
         lock = " FOR UPDATE" if for_update and self.postgres else ""
         statement = "SELECT position FROM {p}projection_positions WHERE name = ?" + lock  # noqa: S608
         return int(self.rows(statement, (name,))[0]["position"])
+
+    def run_in_order(self, writes: Iterable[tuple[str, Sequence[object]]]) -> None:
+        """Execute each (statement, parameters) in order, a run of the same statement as one
+        executemany.
+        """
+        for statement, run in itertools.groupby(writes, key=operator.itemgetter(0)):
+            self.run_many(statement, [params for _, params in run])
 
     def set_position(self, name: str, position: int) -> None:
         """Record how far a projection has gone."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -25,16 +26,17 @@ class StatisticsProjection:
     tables: tuple[str, ...] = ("view_statistics",)
 
     def project(self, view: ViewCursor, events: Sequence[object], context: Context) -> None:
-        """Count the batch's recorded credentials."""
+        """Count the batch's recorded credentials: one upsert per issuer, kind and month."""
+        added: Counter[tuple[str, str, str]] = Counter()
         for event in events:
-            if event_name(event) != "LearnerStream.CredentialRecorded":
-                continue
-            entry = event.entry  # type: ignore[attr-defined]
-            view.run(
-                "INSERT INTO {p}view_statistics AS s (issuer, kind, month, count) VALUES (?, ?, ?, 1) "
-                "ON CONFLICT (issuer, kind, month) DO UPDATE SET count = s.count + 1",
-                (entry["issuer"], entry["kind"], entry["recorded_at"][:7]),
-            )
+            if event_name(event) == "LearnerStream.CredentialRecorded":
+                entry = event.entry  # type: ignore[attr-defined]
+                added[entry["issuer"], entry["kind"], entry["recorded_at"][:7]] += 1
+        view.run_many(
+            "INSERT INTO {p}view_statistics AS s (issuer, kind, month, count) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (issuer, kind, month) DO UPDATE SET count = s.count + excluded.count",
+            [(*key, count) for key, count in added.items()],
+        )
 
 
 def counts(view: ViewCursor) -> list[Count]:
