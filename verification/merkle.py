@@ -49,7 +49,8 @@ def _check_proof(proof: Sequence[bytes], expected_length: int) -> None:
     if len(proof) != expected_length:
         raise WrongProofLength(expected_length, len(proof))
     for node in proof:
-        _check_hash(node, "proof hash")
+        if len(node) != HASH_SIZE:
+            _check_hash(node, "proof hash")
 
 
 def _split(size: int) -> int:
@@ -142,6 +143,16 @@ def root_from_inclusion_proof(
     # The RFC also shifts fn to its next one bit once fn == sn, but only to count the proof's
     # length, checked above: fn == sn then holds to the end, every hash being a left sibling.
     fn, sn, result = index, size - 1, leaf_hash
+    if hash_children is node_hash:
+        # node_hash written out: a call a level is a fifth of this loop's time.
+        sha256 = hashlib.sha256
+        for node in proof:
+            if fn & 1 or fn == sn:
+                result = sha256(b"\x01" + node + result).digest()
+            else:
+                result = sha256(b"\x01" + result + node).digest()
+            fn, sn = fn >> 1, sn >> 1
+        return result
     for node in proof:
         left_sibling = fn & 1 or fn == sn
         result = hash_children(node, result) if left_sibling else hash_children(result, node)

@@ -28,6 +28,7 @@ from verification.merkle import (
     EMPTY_ROOT,
     Frontier,
     ListHashSource,
+    _inclusion_shape,
     consistency_proof,
     inclusion_proof,
     leaf_hash,
@@ -500,3 +501,16 @@ def test_frontier_refuses_malformed_bytes() -> None:
 def test_leaf_and_node_hashes_are_domain_separated() -> None:
     assert leaf_hash(b"") == hashlib.sha256(b"\x00").digest()
     assert node_hash(b"a", b"b") == hashlib.sha256(b"\x01ab").digest()
+
+
+@given(st.integers(1, 2**20), st.data())
+def test_the_written_out_node_hash_loop_equals_the_hasher_parameter(size: int, data: st.DataObject) -> None:
+    # root_from_inclusion_proof inlines node_hash when given it; any other hasher takes the loop
+    # calling it. The same hasher passed as another callable must give the same root.
+    index = data.draw(st.integers(0, size - 1))
+    length = sum(_inclusion_shape(index, size))
+    proof = data.draw(st.lists(st.binary(min_size=32, max_size=32), min_size=length, max_size=length))
+    leaf = data.draw(st.binary(min_size=32, max_size=32))
+    assert root_from_inclusion_proof(leaf, index, size, proof) == root_from_inclusion_proof(
+        leaf, index, size, proof, hash_children=functools.partial(node_hash)
+    )
