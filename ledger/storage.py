@@ -176,6 +176,32 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
             "WHERE originator_id = ANY(%s) ORDER BY originator_id, originator_version"
         ).format(Identifier(datastore.schema), Identifier(events_table_name))
 
+        # The library inserts from one array of a composite type, which psycopg dumps in pure
+        # Python (~60 us an event, escaping each state with a regex); four arrays of base types
+        # dump in C. unnest() zips them in order, so rows, and notification ids, keep the order.
+        self.insert_events_statement = SQL(
+            "INSERT INTO {}.{} AS t (originator_id, originator_version, topic, state) "
+            "SELECT * FROM unnest(%b::{}[], %b::bigint[], %b::text[], %b::bytea[]) "
+            "RETURNING notification_id"
+        ).format(
+            Identifier(datastore.schema),
+            Identifier(events_table_name),
+            Identifier(datastore.originator_id_type),
+        )
+
+    def _insert_stored_events(
+        self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **_: Any
+    ) -> None:
+        self._lock_table(curs)
+        self._notify_channel(curs)
+        columns = (
+            [event.originator_id for event in stored_events],
+            [event.originator_version for event in stored_events],
+            [event.topic for event in stored_events],
+            [event.state for event in stored_events],
+        )
+        curs.execute(self.insert_events_statement, columns)
+
     def _insert_events(
         self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> None:
