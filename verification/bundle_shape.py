@@ -27,6 +27,11 @@ LEARNER_ENTRY_FIELDS = frozenset(
     ("v", "learner", "seq", "prev", "kind", "credential", "issuer", "key", "commitment", "recorded_at")
 )
 ORGANISATION_ENTRY_FIELDS = frozenset(("v", "organisation", "seq", "prev", "kind", "data", "recorded_at"))
+_NOT_TEXT = frozenset(("v", "seq", "prev", "commitment", "data"))
+# The members of each kind of entry that must be non-empty strings, in the order they are checked.
+_TEXT_FIELDS = {
+    fields: tuple(sorted(fields - _NOT_TEXT)) for fields in (LEARNER_ENTRY_FIELDS, ORGANISATION_ENTRY_FIELDS)
+}
 _REQUIRED = frozenset(("type", "version", "credential", "salt", "entry", "proof", "registry", "status"))
 _MEMBERS = _REQUIRED | {"consistency"}
 _HEX_HASH = re.compile(r"[0-9a-f]{64}")
@@ -157,12 +162,13 @@ def _object(
 ) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise MalformedBundle(f"{where} must be a JSON object, not {type(value).__name__}")
-    missing = sorted(required - value.keys())
+    missing = required - value.keys()
     if missing:
-        raise MalformedBundle(f"{where} lacks {', '.join(missing)}")
-    unknown = sorted(str(name) for name in value.keys() - (allowed or value.keys()))
+        raise MalformedBundle(f"{where} lacks {', '.join(sorted(missing))}")
+    unknown = value.keys() - allowed if allowed else ()
     if unknown:
-        raise MalformedBundle(f"{where} has members this verifier does not know: {', '.join(unknown)}")
+        names = ", ".join(sorted(str(name) for name in unknown))
+        raise MalformedBundle(f"{where} has members this verifier does not know: {names}")
     return value
 
 
@@ -195,7 +201,7 @@ def _entry(
     for name in ("prev", "commitment"):
         if name in fields and not (isinstance(entry[name], str) and _HEX_HASH.fullmatch(entry[name])):
             raise MalformedBundle(f"{where}.{name} must be 64 lower-case hex digits")
-    for name in sorted(fields - {"v", "seq", "prev", "commitment", "data"}):
+    for name in _TEXT_FIELDS.get(fields) or sorted(fields - _NOT_TEXT):
         if not isinstance(entry[name], str) or not entry[name]:
             raise MalformedBundle(f"{where}.{name} must be a non-empty string")
     if parse_instant(entry["recorded_at"]) is None:
