@@ -27,6 +27,7 @@ SIGNER_KEY_PREFIX = "PRIVATE+KEY+"
 MAX_SIGNATURES = 100
 
 _CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f]")
+_ASCII_KEY_NAME = re.compile(r"[^\x00-\x20+]+")
 
 
 def decode_base64(text: str) -> bytes:
@@ -53,6 +54,9 @@ def decode_base64(text: str) -> bytes:
 
 def is_valid_key_name(name: str) -> bool:
     """Tell whether a key name is non-empty, without Unicode spaces, '+' or control characters."""
+    if type(name) is str and name.isascii():
+        # Every ASCII space or control character is at or below U+0020: one match in C.
+        return _ASCII_KEY_NAME.fullmatch(name) is not None
     return bool(name) and "+" not in name and not any(c.isspace() or c < " " for c in name)
 
 

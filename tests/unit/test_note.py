@@ -21,6 +21,7 @@ from verification.note import (
     Verifier,
     decode_base64,
     generate_signer_key,
+    is_valid_key_name,
     key_id,
     open_note,
     parse_signer_key,
@@ -344,3 +345,13 @@ def test_remembered_verifier_keys_parse_and_refuse_as_fresh_ones() -> None:
         assert str(verifier) == SPEC_VKEY
         with pytest.raises(MalformedNoteKey):
             parse_verifier_key(SPEC_VKEY.replace("530d903a", "530d903b"))
+
+
+@given(
+    st.text(st.characters(max_codepoint=0x7F))
+    | st.text()
+    | st.sampled_from(["", "+", " ", "\x7f", "a\u2003b"])
+)
+def test_key_names_are_judged_as_by_the_character_at_a_time_rule(name: str) -> None:
+    expected = bool(name) and "+" not in name and not any(c.isspace() or c < " " for c in name)
+    assert is_valid_key_name(name) == expected
