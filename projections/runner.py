@@ -39,9 +39,17 @@ class ViewCursor(SqlCursor):
 
     def position(self, name: str, *, for_update: bool = False) -> int:
         """The notification id a projection has reached (locked against other runners if asked)."""
+        return self.positions([name], for_update=for_update)[name]
+
+    def positions(self, names: Sequence[str], *, for_update: bool = False) -> dict[str, int]:
+        """The notification ids projections have reached, in one query (locked if asked)."""
         lock = " FOR UPDATE" if for_update and self.postgres else ""
-        statement = "SELECT position FROM {p}projection_positions WHERE name = ?" + lock  # noqa: S608
-        return int(self.rows(statement, (name,))[0]["position"])
+        marks = ", ".join("?" * len(names))
+        statement = (
+            f"SELECT name, position FROM {{p}}projection_positions WHERE name IN ({marks}) ORDER BY name"  # noqa: S608
+        )
+        found = {row["name"]: int(row["position"]) for row in self.rows(statement + lock, names)}
+        return {name: found[name] for name in names}
 
     def run_in_order(self, writes: Iterable[tuple[str, Sequence[object]]]) -> None:
         """Execute each (statement, parameters) in order, a run of the same statement as one
@@ -50,9 +58,11 @@ class ViewCursor(SqlCursor):
         for statement, run in itertools.groupby(writes, key=operator.itemgetter(0)):
             self.run_many(statement, [params for _, params in run])
 
-    def set_position(self, name: str, position: int) -> None:
-        """Record how far a projection has gone."""
-        self.run("UPDATE {p}projection_positions SET position = ? WHERE name = ?", (position, name))
+    def set_positions(self, names: Sequence[str], position: int) -> None:
+        """Record how far projections have gone."""
+        marks = ", ".join("?" * len(names))
+        statement = f"UPDATE {{p}}projection_positions SET position = ? WHERE name IN ({marks})"  # noqa: S608
+        self.run(statement, (position, *names))
 
 
 class Context:
@@ -115,14 +125,18 @@ class Projections:
         """Apply the next events to one projection in one transaction: (events read, position)."""
         return self._run_together([name], limit, stop)
 
-    def _run_together(self, names: Sequence[str], limit: int, stop: int | None) -> tuple[int, int]:
-        """Apply the next events to projections standing at the same position, reading and decoding
-        them once, in one transaction: (events read, position). Each records its own position.
+    def _run_together(
+        self, names: Sequence[str], limit: int, stop: int | None, position: int | None = None
+    ) -> tuple[int, int]:
+        """Apply the next events to projections standing at the same position (read here unless
+        given), reading and decoding them once, in one transaction: (events read, position). Each
+        records its own position.
         """
         projections = [self.projection(name) for name in names]
         try:
-            with self.store.reading() as view:
-                position = view.position(names[0])
+            if position is None:
+                with self.store.reading() as view:
+                    position = view.position(names[0])
             if stop is not None and position >= stop:
                 return 0, position
             notifications = self.ledger.recorder.select_notifications(
@@ -133,15 +147,13 @@ class Projections:
             events = [self.ledger.mapper.to_domain_event(notification) for notification in notifications]
             context = Context(self.ledger, events)
             with self.store.writing() as view:
-                for name in names:
-                    now = view.position(name, for_update=True)
+                for now in view.positions(names, for_update=True).values():
                     if now != position:
                         return len(notifications), now  # another runner got there first; read again
                 with view.pipelined():
                     for projection in projections:
                         projection.project(view, events, context)
-                for name in names:
-                    view.set_position(name, notifications[-1].id)
+                view.set_positions(names, notifications[-1].id)
                 return len(notifications), notifications[-1].id
         except PersistenceError as error:
             raise StorageUnavailable(f"the views cannot be written: {error}") from error
@@ -165,7 +177,7 @@ class Projections:
             positions = self.positions()
             lowest = min(positions[name] for name in pending)
             together = [name for name in pending if positions[name] == lowest]
-            read, _ = self._run_together(together, batch, stop)
+            read, _ = self._run_together(together, batch, stop, lowest)
             if not read:
                 pending = [name for name in pending if name not in together]
                 continue
@@ -176,7 +188,7 @@ class Projections:
     def positions(self) -> dict[str, int]:
         """How far each projection has gone."""
         with self.store.reading() as view:
-            return {name: view.position(name) for name in self.by_name}
+            return view.positions(list(self.by_name))
 
     def wait_until(self, position: int, timeout: float = 5.0) -> None:
         """Return once every projection has reached `position`; ProjectionsBehind after `timeout`."""
@@ -202,5 +214,5 @@ class Projections:
                 view.position(projection.name, for_update=True)
                 for table in projection.tables:
                     view.run(f"DELETE FROM {{p}}{table}")  # noqa: S608 (table names are constants)
-                view.set_position(projection.name, 0)
+                view.set_positions([projection.name], 0)
         return self.catch_up([projection.name for projection in chosen], batch=batch, progress=progress)
