@@ -7,12 +7,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from verification.canonical import MAX_SAFE_INTEGER, canonical_json
 from verification.data_integrity import (
     Proof,
+    _require_context_prefix,
     create_proof,
     parse_proof,
     signing_input,
@@ -240,7 +241,10 @@ JSON_DOCUMENTS = st.dictionaries(
         max_leaves=12,
     ),
     max_size=6,
-).filter(lambda document: "proof" not in document)
+).filter(
+    # A document whose @context is neither a string nor a list gets a proof parse_proof refuses.
+    lambda document: "proof" not in document and isinstance(document.get("@context", ""), str | list)
+)
 
 
 @given(JSON_DOCUMENTS, st.text(min_size=1, max_size=8).filter(lambda n: n not in {"proof", "@context"}))
@@ -252,3 +256,72 @@ def test_any_document_signs_verifies_and_detects_a_changed_member(
     verify_proof(secured, key.verify_key)
     with pytest.raises(BadSignature):
         verify_proof({**secured, name: [secured.get(name)]}, key.verify_key)
+
+
+def _reference_context_outcome(document_context: object, proof_context: object) -> str:
+    """How signing_input first judged the proof's @context: JCS of every value compared in order."""
+
+    def values(context: object) -> list[object]:
+        return [] if context is None else list(context) if isinstance(context, list) else [context]
+
+    ours, theirs = values(proof_context), values(document_context)
+    try:
+        if len(theirs) < len(ours) or any(
+            canonical_json(a) != canonical_json(b) for a, b in zip(ours, theirs, strict=False)
+        ):
+            return "ContextMismatch"
+    except CanonicalizationError as error:
+        return f"CanonicalizationError: {error}"
+    return "ok"
+
+
+def _context_outcome(document_context: object, proof_context: object) -> str:
+    try:
+        _require_context_prefix(document_context, proof_context)
+    except ContextMismatch:
+        return "ContextMismatch"
+    except CanonicalizationError as error:
+        return f"CanonicalizationError: {error}"
+    return "ok"
+
+
+_CONTEXT_VALUE = (
+    st.sampled_from(
+        ["https://www.w3.org/ns/credentials/v2", "https://W3.org/ns/credentials/v2", "é", "\ud800", "1", 1]
+    )
+    | st.text('aAé\ud800"', max_size=3)
+    | st.dictionaries(st.text("aA", max_size=2), st.text("aA", max_size=2) | st.integers(0, 1), max_size=2)
+    | st.floats(allow_nan=False)
+)
+_CONTEXT = st.none() | _CONTEXT_VALUE | st.lists(_CONTEXT_VALUE, max_size=3)
+
+
+def _near(value: object) -> st.SearchStrategy[object]:
+    """The value itself, or one like it: its case swapped, or a character added."""
+    if isinstance(value, str):
+        return st.sampled_from([value, value.swapcase(), value + "a", value[:-1]])
+    return st.just(value) | _CONTEXT_VALUE
+
+
+@settings(max_examples=300)
+@given(st.lists(_CONTEXT_VALUE, max_size=3), st.data())
+def test_a_context_like_the_proofs_is_judged_as_by_comparing_canonical_forms(
+    proof: list[object], data: st.DataObject
+) -> None:
+    document = [data.draw(_near(value)) for value in proof] + data.draw(st.lists(_CONTEXT_VALUE, max_size=1))
+    assert _context_outcome(document, proof) == _reference_context_outcome(document, proof)
+    assert _context_outcome(document[:1], proof[:1]) == _reference_context_outcome(document[:1], proof[:1])
+
+
+@settings(max_examples=300)
+@given(_CONTEXT, _CONTEXT)
+@example(["A", "b"], ["a"])
+@example(["https://W3.org/x"], "https://w3.org/x")
+@example(["é"], ["é"])
+@example(["\ud800"], ["\ud800"])
+@example(["a", "\ud800"], ["a", "\ud800"])
+@example([1, "a"], ["1"])
+def test_the_context_prefix_is_judged_as_by_comparing_canonical_forms(
+    document: object, proof: object
+) -> None:
+    assert _context_outcome(document, proof) == _reference_context_outcome(document, proof)
