@@ -37,6 +37,7 @@ _HASH_HEX = re.compile(r"[0-9a-f]{64}")
 _UUID_URN = re.compile(r"urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _POSITIVE = re.compile(r"[1-9][0-9]{0,18}")
 _SIZE = re.compile(r"0|[1-9][0-9]{0,19}")
+_CONTROL = re.compile(r"[\x00-\x1f]")  # the characters below " "
 
 
 @dataclass(frozen=True)
@@ -163,7 +164,11 @@ def _text(lines: list[str]) -> str:
 
 
 def _check_origin(origin: str) -> None:
-    if not isinstance(origin, str) or not origin or any(character < " " for character in origin):
+    if type(origin) is str:
+        bad = not origin or _CONTROL.search(origin) is not None
+    else:
+        bad = not isinstance(origin, str) or not origin or any(character < " " for character in origin)
+    if bad:
         raise MalformedStatement(f"origin {origin!r} is empty or holds a control character")
 
 

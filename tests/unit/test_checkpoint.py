@@ -6,6 +6,8 @@ import base64
 
 import nacl.signing
 import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
 
 from verification.checkpoint import (
     Checkpoint,
@@ -138,3 +140,24 @@ def test_checkpoint_refuses_fields_it_cannot_format(
 ) -> None:
     with pytest.raises(MalformedCheckpoint):
         Checkpoint(origin, size, root, extensions)
+
+
+def _line_refused(origin: str, extension: str) -> bool:
+    try:
+        Checkpoint(origin, 1, EMPTY_ROOT, (extension,))
+    except MalformedCheckpoint:
+        return True
+    return False
+
+
+@given(st.text(max_size=6), st.text(max_size=6))
+@example("a\x1fb", "ok")
+@example("ok", "\x00")
+@example("ok", " ")
+def test_lines_are_refused_exactly_when_empty_or_holding_a_character_below_space(
+    origin: str, extension: str
+) -> None:
+    def bad(line: str) -> bool:
+        return not line or any(character < " " for character in line)
+
+    assert _line_refused(origin, extension) == (bad(origin) or bad(extension))

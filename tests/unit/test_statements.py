@@ -257,3 +257,14 @@ def test_signing_refuses_a_bad_registry_head(changes: dict[str, object]) -> None
 
 def test_the_registry_head_may_be_the_checkpoints_last_leaf() -> None:
     assert format_status(status(issuer_seq=42)).endswith(f"\nissuer {ISSUER} 42 {HEAD}\n")
+
+
+@given(st.text(max_size=6) | st.sampled_from(["ledger.example/log", "a\x1f", "\x7f", " "]))
+def test_an_origin_is_refused_exactly_when_empty_or_holding_a_character_below_space(origin: str) -> None:
+    refused = not origin or any(character < " " for character in origin)
+    receipt = Receipt(origin, ENTRY_HASH, STREAM, 1, "2024-07-01T09:00:05Z")
+    if refused:
+        with pytest.raises(MalformedStatement):
+            format_receipt(receipt)
+    else:
+        assert format_receipt(receipt).startswith(f"learner-ledger/receipt/v1\n{origin}\n")
