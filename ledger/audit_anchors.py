@@ -11,7 +11,6 @@ from typing import Any
 from ledger.audit_report import Place, Tally
 from ledger.audit_source import Anchor
 from ledger.streams import Entry
-from verification.entries import entry_hash
 
 
 class AnchorAuditor:
@@ -20,8 +19,10 @@ class AnchorAuditor:
     def __init__(self, tally: Tally) -> None:
         self.tally = tally
 
-    def credential(self, entry: Entry, anchor: Anchor | None, place: Place) -> None:
-        """A credential's entry: its claim names this learner, `seq`, issuer, kind and hash."""
+    def credential(self, entry: Entry, digest: str, anchor: Anchor | None, place: Place) -> None:
+        """A credential's entry (whose hash is `digest`): its claim names this learner, `seq`, issuer,
+        kind and hash.
+        """
         name = entry.get("credential")
         claim = self._claim(anchor, place)
         if claim is None:
@@ -41,20 +42,24 @@ class AnchorAuditor:
         if differ:
             self.tally.at(place, "chain", f"the index claim on credential {name} says {'; '.join(differ)}")
         else:
-            self._same_hash(claim.get("entry_hash"), entry, place)
+            self._same_hash(claim.get("entry_hash"), digest, place)
 
-    def registration(self, entry: Entry, anchor: Anchor | None, place: Place) -> None:
-        """A learner's registration: the ULN's claim names this learner and this entry's hash."""
+    def registration(self, digest: str, anchor: Anchor | None, place: Place) -> None:
+        """A learner's registration (whose hash is `digest`): the ULN's claim names this learner and
+        this hash.
+        """
         claim = self._claim(anchor, place)
         if claim is None:
             return
         if claim.get("learner") != place.stream:
             self.tally.at(place, "chain", f"the index claims this learner's ULN for {claim.get('learner')}")
         else:
-            self._same_hash(claim.get("entry_hash"), entry, place)
+            self._same_hash(claim.get("entry_hash"), digest, place)
 
-    def erasure(self, entry: Entry, anchor: Anchor | None, place: Place) -> None:
-        """A learner's erasure: its claim names this learner, this request and this entry's hash."""
+    def erasure(self, entry: Entry, digest: str, anchor: Anchor | None, place: Place) -> None:
+        """A learner's erasure (whose hash is `digest`): its claim names this learner, this request and
+        this hash.
+        """
         claim = self._claim(anchor, place)
         if claim is None:
             return
@@ -64,7 +69,7 @@ class AnchorAuditor:
                 place, "chain", f"the index claims this erasure for {claim.get('learner')} and {request}"
             )
         else:
-            self._same_hash(claim.get("entry_hash"), entry, place)
+            self._same_hash(claim.get("entry_hash"), digest, place)
 
     def key_added(self, entry: Entry, anchor: Anchor | None, place: Place) -> None:
         """A key added to an organisation: the key's claim names this organisation."""
@@ -87,8 +92,7 @@ class AnchorAuditor:
             self.tally.at(place, "chain", f"the index holds no claim on {anchor.what}")
         return anchor.claim
 
-    def _same_hash(self, recorded: object, entry: Entry, place: Place) -> None:
-        computed = entry_hash(entry)
+    def _same_hash(self, recorded: object, computed: str, place: Place) -> None:
         if recorded != computed:
             self.tally.at(
                 place, "chain", f"the index recorded hash {recorded} for this entry; it hashes to {computed}"

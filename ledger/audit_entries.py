@@ -15,13 +15,12 @@ from typing import Generic, TypeVar
 from ledger.audit_anchors import AnchorAuditor
 from ledger.audit_issuers import IssuerAuditor, RegistryReplay
 from ledger.audit_report import Place, Tally
-from ledger.audit_source import AuditSource, Opening, Record
+from ledger.audit_source import AuditSource, EntryHashes, Opening, Record
 from ledger.learners import ERASURE
 from ledger.streams import Entry
 from verification.canonical import canonical_json
 from verification.entries import GENESIS, commitment, entry_hash
 from verification.errors import VerificationError
-from verification.merkle import leaf_hash
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -51,10 +50,13 @@ class BoundedCache(Generic[K, V]):
 
 @dataclass(frozen=True)
 class Decoded:
-    """A record with its leaf hash computed: what the log's leaf for it must hold."""
+    """A record with its hashes computed: its leaf hash (what the log's leaf for it must hold) and its
+    entry hash (what the next entry's `prev` and its index claim must hold).
+    """
 
     record: Record
     leaf_hash: bytes | None
+    entry_hash: str | None = None
 
     @property
     def notification_id(self) -> int:
@@ -88,12 +90,15 @@ class EntryAuditor:
     # -- reading ------------------------------------------------------------------------------
 
     def decode(self, record: Record) -> Decoded:
-        """The record with its leaf hash; a row that did not parse is a finding, never an exception."""
+        """The record with its hashes, from the entry's canonical bytes made once; a row that did not
+        parse is a finding, never an exception.
+        """
         if record.entry is None:
             place = Place(record.stream, record.version)
             self.tally.at(place, "unreadable", record.problem or "the stored event does not parse")
             return Decoded(record, None)
-        return Decoded(record, leaf_hash(canonical_json(record.entry)))
+        hashes = record.hashes or EntryHashes.of(canonical_json(record.entry))
+        return Decoded(record, hashes.leaf, hashes.entry)
 
     def replay_registry_before(self, notification_id: int, page: int) -> None:
         """Replay the registry entries recorded before a notification (the start of a range)."""
@@ -121,18 +126,18 @@ class EntryAuditor:
         if record.version == 1:
             self.tally.count("streams")
             self.tally.count("learner-streams" if record.learner else "organisation-streams")
-        if record.entry is None:
+        if record.entry is None or item.entry_hash is None:
             self.heads.put(record.stream, (record.version, None))
             return
-        self._check_chain(record, record.entry, place)
+        self._check_chain(record, record.entry, item.entry_hash, place)
         if record.learner:
-            self._check_learner_entry(record, record.entry, place)
+            self._check_learner_entry(record, record.entry, item.entry_hash, place)
         else:
             self.registry.apply(record.entry, place)
             if record.entry.get("kind") == "key-added":
                 self.anchors.key_added(record.entry, record.anchor, place)
 
-    def _check_chain(self, item: Record, entry: Entry, place: Place) -> None:
+    def _check_chain(self, item: Record, entry: Entry, digest: str, place: Place) -> None:
         field = "learner" if item.learner else "organisation"
         if entry.get(field) != item.stream:
             self.tally.at(place, "chain", f"the entry names {field} {entry.get(field)!r}, not its own stream")
@@ -150,7 +155,7 @@ class EntryAuditor:
                 f"prev is {entry.get('prev')!r}, but entry {item.version - 1} of the stream hashes to "
                 f"{expected} (entry {item.version - 1} was changed, or this link was)",
             )
-        self.heads.put(item.stream, (item.version, entry_hash(entry)))
+        self.heads.put(item.stream, (item.version, digest))
 
     def _previous_hash(self, item: Record, place: Place) -> str | None:
         """The hash the entry's `prev` must hold; None when it cannot be known (already reported)."""
@@ -167,14 +172,14 @@ class EntryAuditor:
             return None
         return None if previous is None else entry_hash(previous)
 
-    def _check_learner_entry(self, item: Record, entry: Entry, place: Place) -> None:
+    def _check_learner_entry(self, item: Record, entry: Entry, digest: str, place: Place) -> None:
         kind = entry.get("kind")
         opening = item.opening or Opening(erased=True)
         erased_at = self.erased_at.get(item.stream)
         if erased_at is not None and erased_at < item.version:
             self.tally.at(place, "chain", f"an entry follows the learner's erasure (entry {erased_at})")
         if kind == ERASURE:
-            self._check_erasure(item, entry, opening, place)
+            self._check_erasure(item, entry, digest, opening, place)
             return
         if opening.key_problem is not None:
             self.tally.at(
@@ -186,16 +191,16 @@ class EntryAuditor:
             self.tally.count("credentials")
             if kind in ("correction", "revocation"):
                 self.tally.count(f"{kind}s")
-            self.anchors.credential(entry, item.anchor, place)
+            self.anchors.credential(entry, digest, item.anchor, place)
         if opening.erased or opening.key_problem is not None:
             self._unopened(entry, opening, place)
             return
         if opening.problem is not None or opening.salt is None:
             self.tally.at(place, "commitment", f"the sealed content does not open: {opening.problem}")
             return
-        self._check_opened(item, entry, opening, place)
+        self._check_opened(item, entry, digest, opening, place)
 
-    def _check_erasure(self, item: Record, entry: Entry, opening: Opening, place: Place) -> None:
+    def _check_erasure(self, item: Record, entry: Entry, digest: str, opening: Opening, place: Place) -> None:
         """An ErasureCompleted entry: pinned by its claim, and the learner's data key really gone."""
         self.tally.count("erasures")
         self.erased_at.put(item.stream, item.version)
@@ -203,7 +208,7 @@ class EntryAuditor:
             self.tally.at(
                 place, "erasure", "the stream ends in an erasure, but the learner's data key exists"
             )
-        self.anchors.erasure(entry, item.anchor, place)
+        self.anchors.erasure(entry, digest, item.anchor, place)
 
     def _unopened(self, entry: Entry, opening: Opening, place: Place) -> None:
         """What can be checked of an entry whose learner's data key is gone (or unreadable)."""
@@ -212,7 +217,7 @@ class EntryAuditor:
             if entry.get("kind") != "registration":
                 self.issuers.check_erased(entry, place)
 
-    def _check_opened(self, item: Record, entry: Entry, opening: Opening, place: Place) -> None:
+    def _check_opened(self, item: Record, entry: Entry, digest: str, opening: Opening, place: Place) -> None:
         """The commitment, and the registration's claim or the credential's issuer."""
         kind = entry.get("kind")
         content = opening.content
@@ -233,6 +238,6 @@ class EntryAuditor:
         if not isinstance(content, dict):
             self.tally.at(place, "commitment", "the sealed content is not a JSON object")
         elif kind == "registration":
-            self.anchors.registration(entry, item.anchor, place)
+            self.anchors.registration(digest, item.anchor, place)
         else:
             self.issuers.check(entry, content, place)

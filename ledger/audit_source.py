@@ -9,12 +9,13 @@ looked up. Whatever does not parse is passed on as a problem for the checks to r
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from ledger.audit_report import Tally
 from ledger.streams import Entry
-from verification.merkle import Frontier
+from verification.merkle import Frontier, leaf_hash
 from verification.note import Verifier
 
 Row = dict[str, Any]
@@ -54,6 +55,19 @@ class Anchor:
 
 
 @dataclass(frozen=True)
+class EntryHashes:
+    """An entry's two hashes, of its RFC 8785 bytes: the log's leaf hash and the chain's entry hash."""
+
+    leaf: bytes
+    entry: str
+
+    @classmethod
+    def of(cls, canonical: bytes) -> EntryHashes:
+        """The hashes of an entry's canonical bytes (verification.merkle's and .entries' hashes)."""
+        return cls(leaf_hash(canonical), hashlib.sha256(canonical).hexdigest())
+
+
+@dataclass(frozen=True)
 class Record:
     """One entry-carrying stored event as an audit reads it, in notification order."""
 
@@ -67,6 +81,8 @@ class Record:
     """Why the row does not parse (an `unreadable` finding) when `entry` is None."""
     opening: Opening | None = None
     anchor: Anchor | None = None
+    hashes: EntryHashes | None = field(default=None, repr=False, compare=False)
+    """The entry's hashes, when the source already made its canonical bytes (not sent over the wire)."""
 
 
 @dataclass(frozen=True)

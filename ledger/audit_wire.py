@@ -31,8 +31,9 @@ def decode_row(row: Row) -> Row:
 
 
 def encode_record(record: Record) -> dict[str, Any]:
-    """A record as JSON."""
+    """A record as JSON (without the entry's hashes: the reader makes its own)."""
     found = asdict(record)
+    del found["hashes"]
     if record.opening is not None and record.opening.salt is not None:
         found["opening"]["salt"] = _b64(record.opening.salt)
     return found
