@@ -12,7 +12,8 @@ from rich.markup import escape
 from ledger.cli import BATCH_SIZE, DataDir, _progress, app, console, errors, opened, refusals
 from ledger.cli_log import _integrate
 from ledger.errors import LedgerError, describe
-from ledger.posting import PostResult, post_batch
+from ledger.posting import post_batch
+from ledger.receipts import PostResult
 from verification.canonical import parse_json
 
 

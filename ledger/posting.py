@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -38,35 +38,18 @@ from ledger.errors import (
 )
 from ledger.indexes import CredentialClaim, KeyClaim, credential_claim_id, key_claim_id
 from ledger.learners import LearnerStream
+from ledger.receipts import PostResult, Receipt, with_signature
 from ledger.registry import Organisation
 from ledger.sealing import DataKey, SealBroken
-from ledger.streams import Entry, rfc3339
+from ledger.streams import rfc3339
 from verification.canonical import parse_json
 from verification.data_integrity import verify_proof
 from verification.entries import commitment, entry_hash
 from verification.errors import BadSignature, KeyFormatError, MalformedJSON
 from verification.keys import VerifyKey
-from verification.statements import sign_receipt
 
 MAX_FUTURE = timedelta(days=366)
 """How far ahead of receipt a credential's validFrom may be (an offer for next year, not 2999)."""
-
-
-@dataclass(frozen=True)
-class Receipt:
-    """What the ledger answers for an accepted credential: its entry and the entry's hash."""
-
-    entry: Entry
-    entry_hash: str
-    duplicate: bool
-    """True when the same credential was already recorded and nothing new was written."""
-    signed: str | None = None
-    """The ledger's signed receipt (a C2SP note under the log key): a promise to integrate."""
-    position: int = 0
-    """The event store position of the write: wait for views to reach it to read your own write."""
-
-
-PostResult = Receipt | LedgerError
 
 
 def post_credential(ledger: Ledger, document: object) -> Receipt:
@@ -95,27 +78,9 @@ def post_batch(ledger: Ledger, documents: Sequence[object]) -> list[PostResult]:
 
     position = ledger.commit(build).position
     return [
-        replace(_signed(ledger, result), position=position) if isinstance(result, Receipt) else result
+        replace(with_signature(ledger, result), position=position) if isinstance(result, Receipt) else result
         for result in results
     ]
-
-
-def _signed(ledger: Ledger, receipt: Receipt) -> Receipt:
-    """The receipt with the ledger's signature over the entry hash, position and time."""
-    signer = ledger.log_signer
-    if signer is None:
-        return receipt
-    entry = receipt.entry
-    note = sign_receipt(
-        signer.origin,
-        receipt.entry_hash,
-        entry["learner"],
-        entry["seq"],
-        entry["recorded_at"],
-        signer_name=signer.name,
-        seed=signer.seed,
-    )
-    return replace(receipt, signed=note)
 
 
 class _Batch:

@@ -31,7 +31,8 @@ from ledger.application import Ledger
 from ledger.bundles import build_bundle
 from ledger.errors import LedgerError, MalformedCredential, UnknownCredential
 from ledger.indexes import CredentialClaim, credential_claim_id
-from ledger.posting import PostResult, Receipt, post_batch, post_credential
+from ledger.posting import post_batch, post_credential
+from ledger.receipts import PostResult, Receipt
 from ledger.shares import ShareGrant
 from ledger.tokens import Forbidden, NotAuthenticated, Principal
 from projections.credential_index import lookup

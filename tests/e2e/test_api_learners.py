@@ -13,7 +13,8 @@ from fastapi.testclient import TestClient
 from api.problems import MEDIA_TYPE, TYPE_BASE
 from ledger import examples
 from ledger.application import Ledger
-from ledger.posting import Receipt, post_credential
+from ledger.posting import post_credential
+from ledger.receipts import Receipt
 from tests.conftest import Issuer
 from tests.e2e.conftest import Actors
 from tests.e2e.world import bearer, soon

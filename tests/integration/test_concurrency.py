@@ -11,7 +11,8 @@ from eventsourcing.persistence import RecordConflictError
 from ledger import examples
 from ledger.application import Ledger
 from ledger.errors import LedgerError
-from ledger.posting import Receipt, post_credential
+from ledger.posting import post_credential
+from ledger.receipts import Receipt
 from tests.conftest import Backend, Issuer
 
 

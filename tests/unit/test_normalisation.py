@@ -14,7 +14,7 @@ from verification.canonical import canonical_json
 # Letters that combining marks compose with (including the `n`, `t`, `u` of JCS escapes), control
 # characters that JCS escapes, combining marks in and out of canonical order, a singleton that NFC
 # always replaces (the Angstrom sign), Hangul jamo, quotes and backslashes.
-ALPHABET = "ent u\n\t\b\x01\x1f\"\\\u0301\u0308\u0327\u0323\u212b\u1100\u1161\u00e9:,"
+ALPHABET = 'ent u\n\t\b\x01\x1f"\\\u0301\u0308\u0327\u0323\u212b\u1100\u1161\u00e9:,'
 TEXT = st.text(alphabet=ALPHABET, max_size=6)
 VALUES = st.recursive(
     TEXT | st.integers(-5, 5) | st.booleans() | st.none(),
