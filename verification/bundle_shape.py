@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -211,11 +212,11 @@ def _entry(
     return entry, canonical
 
 
-def _proof(value: object, where: str) -> TlogProof:
+def _proof(value: object, where: str, *, remembered: bool = False) -> TlogProof:
     if not isinstance(value, str):
         raise MalformedBundle(f"{where} must be a C2SP tlog-proof, as text")
     try:
-        return parse_tlog_proof(value)
+        return (_parse_registry_proof if remembered and type(value) is str else parse_tlog_proof)(value)
     except MalformedTlogProof as error:
         raise MalformedBundle(f"{where}: {error}") from None
 
@@ -231,9 +232,16 @@ def _registry(value: object) -> tuple[tuple[RegistryItem, ...], tuple[bytes, ...
         entry, canonical = _entry(
             members["entry"], f"{where}.entry", ORGANISATION_ENTRY_FIELDS, "organisation"
         )
-        items.append(RegistryItem(entry, _proof(members["proof"], f"{where}.proof")))
+        proof = _proof(members["proof"], f"{where}.proof", remembered=True)
+        items.append(RegistryItem(entry, proof))
         forms.append(canonical)
     return tuple(items), tuple(forms)
+
+
+# Every bundle for a credential of one issuer, against one checkpoint, carries the same registry
+# entries with the same tlog-proof texts. A TlogProof is immutable and parsing is a function of
+# the text, so a remembered parse is the parse; refusals are not remembered.
+_parse_registry_proof = functools.lru_cache(maxsize=64)(parse_tlog_proof)
 
 
 def _consistency(value: object) -> dict[int, tuple[bytes, ...]]:

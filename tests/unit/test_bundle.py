@@ -567,3 +567,21 @@ def test_duplicate_keys_and_bad_utf8_are_unreadable() -> None:
     text = orjson.dumps(GOOD.bundle)
     assert_unreadable(verify(text.replace(b'"version":1', b'"version":1,"version":1')))
     assert_unreadable(verify(text.replace(b"Computer", b"Comp\xffter")))
+
+
+def test_remembered_registry_proofs_read_as_fresh_ones() -> None:
+    # Registry tlog-proofs are parsed through a small cache of texts: the same text gives an equal
+    # proof, and a changed one is read (or refused) afresh, however often it is asked for.
+    first = parse_bundle(GOOD.bundle)
+    assert parse_bundle(copy.deepcopy(GOOD.bundle)) == first
+    text = GOOD.bundle["registry"][0]["proof"]
+    lines = text.split("\n")
+    lines[2] = lines[2][:10] + ("A" if lines[2][10] != "A" else "B") + lines[2][11:]
+    changed = replaced(GOOD.bundle, ("registry", 0, "proof"), "\n".join(lines))
+    for _ in range(2):
+        assert parse_bundle(changed).registry[0].proof.hashes[0] != first.registry[0].proof.hashes[0]
+        assert "registry-in-log" in failing(verify(changed))
+    broken = replaced(GOOD.bundle, ("registry", 0, "proof"), text.replace("index", "index 0"))
+    for _ in range(2):
+        with pytest.raises(MalformedBundle, match=r"registry\[0\]\.proof"):
+            parse_bundle(broken)
