@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -173,11 +174,7 @@ def _registry_in_log(
                 "the key and accreditation checks cannot be relied on.",
             )
         canonical = canonical_of(position)
-        try:
-            verify_inclusion(
-                leaf_hash(canonical), proof.index, checkpoint.size, proof.hashes, checkpoint.root
-            )
-        except MerkleError:
+        if not _included(leaf_hash(canonical), proof.index, checkpoint.size, proof.hashes, checkpoint.root):
             return failed(
                 name,
                 f"The issuer's registry entry {entry.get('seq')} is not in the ledger's log as shown: "
@@ -200,6 +197,28 @@ def _registry_in_log(
         f"All {len(entries)} of the issuer's registry entries as of this checkpoint are in the ledger's log, "
         "in an unbroken chain, as the ledger's signed status statement confirms.",
     )
+
+
+def _included(leaf: bytes, index: int, size: int, hashes: Sequence[bytes], root: bytes) -> bool:
+    """Whether verify_inclusion accepts the leaf; remembered for exactly typed values."""
+    exact = type(hashes) is tuple and all(type(node) is bytes for node in hashes)
+    if exact and type(leaf) is type(root) is bytes and type(index) is type(size) is int:
+        return _remembered_inclusion(leaf, index, size, hashes, root)
+    return _inclusion(leaf, index, size, hashes, root)
+
+
+def _inclusion(leaf: bytes, index: int, size: int, hashes: Sequence[bytes], root: bytes) -> bool:
+    try:
+        verify_inclusion(leaf, index, size, hashes, root)
+    except MerkleError:
+        return False
+    return True
+
+
+# Every bundle for a credential of one issuer, against one checkpoint, proves the same registry
+# leaves with the same hashes. Checking a proof is a pure function of these values, so the
+# remembered answer is the answer; LRU, so the registry in use stays while other values pass.
+_remembered_inclusion = functools.lru_cache(maxsize=64)(_inclusion)
 
 
 def _registry_head_problem(

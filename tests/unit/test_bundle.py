@@ -585,3 +585,13 @@ def test_remembered_registry_proofs_read_as_fresh_ones() -> None:
     for _ in range(2):
         with pytest.raises(MalformedBundle, match=r"registry\[0\]\.proof"):
             parse_bundle(broken)
+
+
+def test_remembered_registry_inclusions_answer_as_fresh_ones() -> None:
+    # Registry inclusion answers are remembered by (leaf, index, size, hashes, root): after the
+    # good bundle passes, a changed registry entry or checkpoint must still fail, every time.
+    assert verify(GOOD.bundle).ok
+    renamed = replaced(GOOD.bundle, ("registry", 0, "entry", "data", "name"), "University of Elsewhere")
+    for _ in range(2):
+        assert verify(GOOD.bundle).ok
+        assert "registry-in-log" in failing(verify(renamed))
