@@ -595,3 +595,18 @@ def test_remembered_registry_inclusions_answer_as_fresh_ones() -> None:
     for _ in range(2):
         assert verify(GOOD.bundle).ok
         assert "registry-in-log" in failing(verify(renamed))
+
+
+def test_remembered_checkpoints_open_as_fresh_ones() -> None:
+    # Opened checkpoints are remembered by (note, pinned keys): after the good bundle passes, the
+    # same note under another key, or an altered note, must still fail, every time.
+    _, impostor = generate_signer_key(ORIGIN)
+    note = parse_tlog_proof(GOOD.bundle["proof"]).checkpoint_note
+    size = str(GOOD.checkpoint.size)
+    altered = replaced(GOOD.bundle, ("proof",), GOOD.bundle["proof"].replace(f"\n{size}\n", f"\n{size}0\n"))
+    assert note.count(f"\n{size}\n") == 1
+    for _ in range(2):
+        assert verify(GOOD.bundle).ok
+        assert failing(verify_bundle(GOOD.bundle, [impostor], now=NOW)) == {"checkpoint-signature"}
+        assert verify_bundle(GOOD.bundle, [impostor, VERIFIER_KEY], now=NOW).ok
+        assert "checkpoint-signature" in failing(verify(altered))
