@@ -7,6 +7,7 @@ compared in UTC; a window is [from, until).
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -202,6 +203,12 @@ def _known_key(state: RegistryState, data: Mapping[str, Any], where: str) -> Key
 
 def parse_instant(value: object) -> datetime | None:
     """An RFC 3339 date-time with a time zone as a datetime, read as the ledger reads validFrom; else None."""
+    if type(value) is str:
+        return _remembered_instant(value)
+    return _parse_instant(value)
+
+
+def _parse_instant(value: object) -> datetime | None:
     if not isinstance(value, str) or not _DATE_TIME.match(value):
         return None
     try:
@@ -209,6 +216,11 @@ def parse_instant(value: object) -> datetime | None:
     except ValueError:
         return None
     return instant if instant.tzinfo is not None else None
+
+
+# A verification reads the same instants several times (validFrom, recorded_at, and the
+# registry's, the same in every bundle of one issuer); a datetime is immutable.
+_remembered_instant = functools.lru_cache(maxsize=256)(_parse_instant)
 
 
 def credential_kind(document: Mapping[str, Any]) -> str | None:

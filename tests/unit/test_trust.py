@@ -267,3 +267,27 @@ def test_fold_refuses_what_the_ledger_never_writes() -> None:
     for entries in refusals:
         with pytest.raises(MalformedRegistry):
             fold_registry(entries)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "2024-07-01T09:00:00Z",
+        "2024-07-01T10:00:00+01:00",
+        "2024-07-01T09:00:00",
+        "2024-13-01T09:00:00Z",
+        "",
+        7,
+    ],
+)
+def test_remembered_instants_read_as_fresh_ones(value: object) -> None:
+    class Text(str):
+        pass
+
+    first = parse_instant(value)
+    assert parse_instant(value) == first
+    if isinstance(value, str):
+        assert parse_instant(Text(value)) == first
+        if first is not None:
+            assert first == datetime.fromisoformat(value.replace("Z", "+00:00"))
+            assert first.utcoffset() == datetime.fromisoformat(value.replace("Z", "+00:00")).utcoffset()
