@@ -2,6 +2,7 @@
 
 import json
 import re
+from typing import Any
 
 import orjson
 
@@ -12,6 +13,8 @@ MAX_SAFE_INTEGER = 2**53 - 1
 MAX_DEPTH = 128
 """Deepest nesting canonical_json accepts; below orjson's own limit of 254 levels."""
 
+_PLAIN_ITEMS = 10_000
+"""Most values _plain examines before leaving a value to _check (which refuses cycles at once)."""
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _NEEDS_ESCAPE = re.compile('[\\x00-\\x1f"\\\\]')
 _SURROGATE = re.compile("[\\ud800-\\udfff]")
@@ -50,6 +53,11 @@ class _RefusalError(Exception):
 
 def canonical_json(value: object) -> bytes:
     """Return the RFC 8785 canonical UTF-8 bytes of a JSON value built from dict/list/str/int."""
+    if _plain(value):
+        try:
+            return _canonical_fast(value)
+        except orjson.JSONEncodeError:
+            pass  # a lone surrogate, or a key not exactly a str: the full walk below decides
     try:
         sort_safe = _check(value)
     except _RefusalError as refusal:
@@ -60,6 +68,43 @@ def canonical_json(value: object) -> bytes:
         except orjson.JSONEncodeError:
             pass  # lone surrogates and str-subclass keys: the pure path names or handles them
     return _canonical_pure(value)
+
+
+def _plain(value: object) -> bool:
+    """Whether value holds only exact dicts, lists, strs, bools, None and ints within the limits,
+    no container MAX_DEPTH or more levels down, and only ASCII str keys.
+
+    Then _check(value) returns True, provided orjson serialises it: orjson refuses every key that
+    is not exactly a str, so the keys are what _check reads them as. Level by level, with the
+    key test in C (str.isascii raises TypeError for a key that is no str): half _check's work.
+    """
+    level: list[Any] = [value]
+    depth = examined = 0
+    try:
+        while level:
+            below: list[Any] = []
+            for item in level:
+                kind = type(item)
+                if kind is str or kind is bool or item is None:
+                    continue
+                if kind is dict:
+                    if depth >= MAX_DEPTH or not all(map(str.isascii, item)):
+                        return False
+                    below.extend(item.values())
+                elif kind is list:
+                    if depth >= MAX_DEPTH:
+                        return False
+                    below.extend(item)
+                elif kind is not int or not -MAX_SAFE_INTEGER <= item <= MAX_SAFE_INTEGER:
+                    return False
+            examined += len(below)
+            if examined > _PLAIN_ITEMS:
+                return False  # a value shared or cycling many times over: _check walks it
+            level = below
+            depth += 1
+    except TypeError:
+        return False
+    return True
 
 
 def _check(value: object, depth: int = 0) -> bool:

@@ -1,6 +1,7 @@
 """RFC 8785 canonical JSON and the strict I-JSON parser."""
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from verification.canonical import (
     _canonical_fast,
     _canonical_pure,
     _check,
+    _RefusalError,
     canonical_json,
     parse_json,
 )
@@ -277,3 +279,70 @@ def test_parse_json_finds_any_repeated_key(keys: list[str], data: st.DataObject)
     outer = data.draw(st.sampled_from(["{}", "[1,{}]", '{"outer":{},"z":"\\":"}']))
     with pytest.raises(MalformedJSON, match="duplicate object key"):
         parse_json(outer.replace("{}", "{" + body + "}", 1))
+
+
+def _reference_canonical(value: object) -> bytes:
+    """canonical_json before its fast walk: _check always, then orjson or the pure path."""
+    try:
+        sort_safe = _check(value)
+    except _RefusalError as refusal:
+        raise refusal.error() from None
+    if sort_safe:
+        try:
+            return _canonical_fast(value)
+        except TypeError:
+            pass
+    return _canonical_pure(value)
+
+
+def _outcome(serialise: Callable[[object], bytes], value: object) -> bytes | str:
+    try:
+        return serialise(value)
+    except CanonicalizationError as error:
+        return f"refused: {error}"
+
+
+class _Key(str):
+    pass
+
+
+class _Object(dict):  # type: ignore[type-arg]
+    pass
+
+
+ODD_SCALARS = (
+    SCALARS
+    | st.integers()
+    | st.floats()
+    | st.sampled_from([True, False, None, 2**53, -(2**53), 2**53 - 1, "\ud800", "\udfff", 1.0, (), ("a",)])
+)
+ODD_VALUES = st.recursive(
+    ODD_SCALARS,
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(KEYS, children, max_size=4)
+        | st.dictionaries(KEYS.map(_Key), children, max_size=2)
+        | st.dictionaries(st.integers(0, 3), children, min_size=1, max_size=2)
+        | st.dictionaries(KEYS, children, max_size=2).map(_Object)
+        | st.lists(children, max_size=3).map(tuple)
+    ),
+    max_leaves=20,
+)
+
+
+@given(JSON_VALUES | ODD_VALUES)
+def test_canonical_json_equals_checking_every_value_first(value: object) -> None:
+    # canonical_json skips _check for values of exact types and ASCII keys that orjson serialises;
+    # for any value at all it must give the bytes, or refuse at the path, that _check-first gives.
+    assert _outcome(canonical_json, value) == _outcome(_reference_canonical, value)
+
+
+def test_canonical_json_equals_checking_every_value_first_when_deep_or_shared() -> None:
+    shared: list[object] = []
+    shared.extend([shared, shared])
+    deep: list[object] = ["x"]
+    for _ in range(MAX_DEPTH - 1):
+        deep = [deep, 1]
+    wide = {"a": [list(range(100))] * 200}
+    for value in (shared, deep, [deep], {"k": deep}, wide):
+        assert _outcome(canonical_json, value) == _outcome(_reference_canonical, value)
