@@ -118,7 +118,9 @@ def verify_bundle(
         check_key_valid(signed, record),
         compromise_check,
         check_accredited(signed, parsed.issuer_registry),
-        check_canonical_commitment(parsed.credential, canonical.credential, parsed.salt, parsed.entry),
+        check_canonical_commitment(
+            parsed.credential, canonical.credential, parsed.salt, parsed.entry, signed=signed
+        ),
         check_canonical_inclusion(canonical.entry, parsed.proof, checkpoint),
         check_canonical_registry_in_log(
             [item.entry for item in registry],

@@ -210,9 +210,18 @@ def check_commitment(document: Mapping[str, Any], salt: bytes, entry: Mapping[st
 
 
 def check_canonical_commitment(
-    document: Mapping[str, Any], canonical: bytes, salt: bytes, entry: Mapping[str, Any]
+    document: Mapping[str, Any],
+    canonical: bytes,
+    salt: bytes,
+    entry: Mapping[str, Any],
+    *,
+    signed: SignedCredential | None = None,
 ) -> Check:
-    """check_commitment of a credential whose RFC 8785 bytes are `canonical`."""
+    """check_commitment of a credential whose RFC 8785 bytes are `canonical`.
+
+    `signed` is what check_proof_signature found for this document, if its signature verified:
+    its key is the one signing_key_of would read again.
+    """
     name = "commitment-matches-entry"
     computed = commitment(salt, canonical)
     if not hmac.compare_digest(computed.encode(), str(entry["commitment"]).encode()):
@@ -222,7 +231,7 @@ def check_canonical_commitment(
             "do not rely on it.",
         )
     disagreements = [
-        field for field, value in _recorded_fields(document).items() if entry.get(field) != value
+        field for field, value in _recorded_fields(document, signed).items() if entry.get(field) != value
     ]
     if disagreements:
         return failed(
@@ -232,7 +241,9 @@ def check_canonical_commitment(
     return passed(name, "The credential is exactly the one the ledger recorded in this entry.")
 
 
-def _recorded_fields(document: Mapping[str, Any]) -> dict[str, object]:
+def _recorded_fields(
+    document: Mapping[str, Any], signed: SignedCredential | None = None
+) -> dict[str, object]:
     """What the ledger writes into an entry about a credential (ledger/posting.py)."""
     subject = document.get("credentialSubject")
     fields: dict[str, object] = {
@@ -243,6 +254,9 @@ def _recorded_fields(document: Mapping[str, Any]) -> dict[str, object]:
     }
     if fields["kind"] == "status" and isinstance(subject, Mapping):
         fields["kind"] = "correction" if "supersedes" in subject else "revocation"
+    if signed is not None and signed.document is document:
+        fields["key"] = signed.key.verification_method
+        return fields
     try:
         fields["key"] = signing_key_of(document)[1].verification_method
     except VerificationError:

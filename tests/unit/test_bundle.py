@@ -33,7 +33,7 @@ from verification.bundle_shape import CanonicalForms, read_bundle
 from verification.canonical import canonical_json
 from verification.checkpoint import Checkpoint
 from verification.errors import MalformedBundle
-from verification.issuer_checks import check_canonical_commitment, check_commitment
+from verification.issuer_checks import check_canonical_commitment, check_commitment, check_proof_signature
 from verification.log_checks import (
     check_canonical_inclusion,
     check_canonical_registry_in_log,
@@ -512,9 +512,18 @@ def test_checks_given_canonical_bytes_equal_the_checks_that_compute_them(
         assert check_canonical_registry_in_log(
             entries, proofs, seen, note, status, canonical=canonical.registry
         ) == check_registry_in_log(entries, proofs, seen, note, status)
-    assert check_canonical_commitment(
-        parsed.credential, canonical.credential, parsed.salt, parsed.entry
-    ) == check_commitment(parsed.credential, parsed.salt, parsed.entry)
+    commitment = check_commitment(parsed.credential, parsed.salt, parsed.entry)
+    assert (
+        check_canonical_commitment(parsed.credential, canonical.credential, parsed.salt, parsed.entry)
+        == commitment
+    )
+    _, signed = check_proof_signature(parsed.credential)
+    assert (
+        check_canonical_commitment(
+            parsed.credential, canonical.credential, parsed.salt, parsed.entry, signed=signed
+        )
+        == commitment
+    )
 
 
 @pytest.mark.parametrize(
