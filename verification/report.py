@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import base64
+import functools
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timezone
 from typing import Literal
 
 from verification.checkpoint import Checkpoint
@@ -141,9 +142,25 @@ def _plain(sentence: str) -> str:
 
 def day(instant: datetime) -> str:
     """An instant's UTC date, as 2024-07-01."""
-    return instant.astimezone(UTC).strftime("%Y-%m-%d")
+    return _in_utc(instant, "%Y-%m-%d")
 
 
 def moment(instant: datetime) -> str:
     """An instant in UTC to the second, as 2024-07-01 09:00:05 UTC."""
-    return instant.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return _in_utc(instant, "%Y-%m-%d %H:%M:%S UTC")
+
+
+def _in_utc(instant: datetime, form: str) -> str:
+    # A report names the same few instants several times (validFrom in three sentences). Equal
+    # datetimes with fixed offsets are the same instant, so the same UTC text; others (naive,
+    # or zones where equal wall times can be different instants) are formatted afresh.
+    if type(instant) is datetime and type(instant.tzinfo) is timezone:
+        return _remembered_utc(instant, form)
+    return _format_utc(instant, form)
+
+
+def _format_utc(instant: datetime, form: str) -> str:
+    return instant.astimezone(UTC).strftime(form)
+
+
+_remembered_utc = functools.lru_cache(maxsize=64)(_format_utc)
