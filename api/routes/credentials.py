@@ -10,15 +10,16 @@ the id).
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from api.auth import Role, optional_principal, roles, share_of
+from api.auth import Role, roles
 from api.limits import json_body
 from api.metrics import count_posts
 from api.problems import BODY_PROBLEMS, problem_body, problem_responses
+from api.readers import READERS, own_did, reader_of
 from api.schemas.credentials import (
     BATCH_BODY,
     CREDENTIAL_BODY,
@@ -33,15 +34,13 @@ from ledger.errors import LedgerError, MalformedCredential, UnknownCredential
 from ledger.indexes import CredentialClaim, credential_claim_id
 from ledger.posting import post_batch, post_credential
 from ledger.receipts import PostResult, Receipt
-from ledger.shares import ShareGrant
-from ledger.tokens import Forbidden, NotAuthenticated, Principal
+from ledger.tokens import Forbidden, Principal
 from projections.credential_index import lookup
 from projections.runner import Projections
 from verification.issuer_checks import credential_issuer
 
 router = APIRouter(tags=["credentials"])
 
-READERS = ("issuer", "learner", "auditor")
 SHARE_HOLDER = "verifier"
 """DESIGN §1: a verifier reads what a learner shared through the share grant's secret."""
 WAIT_LIMIT = 5.0
@@ -128,7 +127,7 @@ def record_credential(
     """Record one signed credential of the token's organisation; the same one again returns its receipt."""
     ledger = ledger_of(request)
     try:
-        _check_own(_own_did(ledger, principal), document)
+        _check_own(own_did(ledger, principal), document)
         receipt = post_credential(ledger, document)
     except LedgerError as error:
         count_posts([error.slug])
@@ -159,7 +158,7 @@ def record_batch(request: Request, principal: IssuerToken, body: JsonBody) -> di
     """Record many signed credentials in one transaction: a status and receipt or problem per item."""
     ledger = ledger_of(request)
     documents = _batch_items(body, settings_of(request).max_batch)
-    own = _own_did(ledger, principal)
+    own = own_did(ledger, principal)
     checked: list[LedgerError | None] = []
     for document in documents:
         try:
@@ -190,7 +189,7 @@ def read_credential(
     request: Request, credential_id: str, share: Share = None, after: After = None
 ) -> dict[str, Any]:
     """A recorded credential and its index entry, for its issuer, its learner, an auditor or a share."""
-    reader = _reader(request, credential_id)  # `share` is read there, by api.auth.share_of
+    reader = reader_of(request, credential_id)  # `share` is read there, by api.auth.share_of
     ledger = ledger_of(request)
     projections = projections_of(request)
     if after is not None:
@@ -214,7 +213,7 @@ def read_bundle(
     request: Request, credential_id: str, share: Share = None, since: Since = None
 ) -> dict[str, Any]:
     """The credential's offline proof bundle (LearnerLedgerBundle), for whoever may read it."""
-    reader = _reader(request, credential_id)
+    reader = reader_of(request, credential_id)
     ledger = ledger_of(request)
     # The claim, not the view: it is current the moment the post returns, as build_bundle is.
     claim = ledger.find(credential_claim_id(credential_id), CredentialClaim)
@@ -226,13 +225,6 @@ def read_bundle(
 
 
 # -- posting --------------------------------------------------------------------------------------
-
-
-def _own_did(ledger: Ledger, principal: Principal) -> str:
-    """The DID of the organisation an issuer token acts for."""
-    if principal.organisation is None:
-        raise Forbidden("this issuer token names no organisation")
-    return ledger.organisation(principal.organisation).did
 
 
 def _check_own(own: str, document: object) -> None:
@@ -280,52 +272,6 @@ def _item(result: PostResult) -> dict[str, Any]:
 
 
 # -- reading --------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Reader:
-    """Who asks to read a credential: a token's principal, a share grant, or both."""
-
-    principal: Principal | None
-    grant: ShareGrant | None
-
-    def may_see(self, ledger: Ledger, credential: str, learner: str, issuer: str) -> bool:
-        """True when the token or the share lets its holder see this credential."""
-        if self.grant is not None and self.grant.learner == learner and self.grant.covers(credential):
-            return True
-        role = None if self.principal is None else self.principal.role
-        if role == "issuer" and self.principal is not None:
-            return _own_did(ledger, self.principal) == issuer
-        if role == "learner" and self.principal is not None:
-            return self.principal.learner == learner
-        return role == "auditor"
-
-    def log_read(self, ledger: Ledger, credential: str, learner: str, what: str) -> None:
-        """Record an answered read in the learner's access log: through the share, or by an auditor."""
-        principal = self.principal
-        if principal is not None and principal.role == "learner" and principal.learner == learner:
-            return  # the learner's own reads are not logged
-        if self.grant is not None and self.grant.learner == learner and self.grant.covers(credential):
-            ledger.access_log.by_share(self.grant, what)
-        elif principal is not None and principal.role == "auditor":
-            ledger.access_log.by_auditor(learner, principal.token_id, what)
-
-
-def _reader(request: Request, credential: str) -> _Reader:
-    """The reader, refused at once (401, 403) when who they are already rules them out."""
-    principal = optional_principal(request)
-    grant = share_of(request)
-    if principal is None and grant is None:
-        raise NotAuthenticated(
-            "this needs a token (`Authorization: Bearer <token>`) or a share link (`?share=<secret>`)"
-        )
-    if grant is None and principal is not None and principal.role not in READERS:
-        raise Forbidden(
-            f"reading credentials needs an issuer, learner or auditor token, not {principal.role}"
-        )
-    if principal is None and grant is not None and not grant.covers(credential):
-        raise Forbidden(f"this share does not cover {credential}; ask the learner to share it")
-    return _Reader(principal, grant)
 
 
 def _wait_for(ledger: Ledger, projections: Projections, position: int) -> None:
