@@ -312,3 +312,32 @@ def test_views_rebuilt_in_batches_of_any_size_equal_those_followed_one_event_at_
     for batch in (2, 3, 5, 500):
         views.rebuild(batch=batch)
         assert snapshot(views) == followed, batch
+
+
+def test_a_key_destroyed_between_two_batches_is_not_used_for_the_second(
+    ledger: Ledger, university: Issuer, learner: str
+) -> None:
+    """One catch-up keeps the data keys it unwrapped, so each is unwrapped once; but every batch reads
+    the wrapped keys again, so credentials projected after the erasure committed show as erased, as
+    they would had the follower started afresh, never decrypted.
+    """
+    views = open_projections(ledger, inline=False)
+    views.catch_up()
+    first = examples.sign(examples.award(university.did, learner), university.key)
+    second = examples.sign(examples.enrolment(university.did, learner), university.key)
+    post_credential(ledger, first)
+    post_credential(ledger, second)
+    seen: dict[str, str] = {}
+
+    def after_each_batch(_: int) -> None:
+        with views.store.reading() as view:
+            rows = view.rows("SELECT credential, status FROM {p}view_portfolio_items")
+        seen.update((row["credential"], row["status"]) for row in rows)
+        if rows and not ledger.learner_stream(learner).erased:
+            request = ledger.erasures.request(ledger, learner, "please forget me")
+            ledger.erasures.approve(ledger, request.id)
+
+    views.catch_up(batch=1, progress=after_each_batch)
+    assert seen == {first["id"]: "valid", second["id"]: "erased"}
+    with views.store.reading() as view:
+        assert view.rows("SELECT * FROM {p}view_portfolio_items") == []
