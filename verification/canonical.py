@@ -13,8 +13,10 @@ MAX_SAFE_INTEGER = 2**53 - 1
 MAX_DEPTH = 128
 """Deepest nesting canonical_json accepts; below orjson's own limit of 254 levels."""
 
-_PLAIN_ITEMS = 10_000
-"""Most values _plain examines before leaving a value to _check (which refuses cycles at once)."""
+_PLAIN_ITEMS = 100_000
+"""Most values _plain examines before leaving a value to _check: three times what a 64 KiB
+credential can hold, so in practice only a value shared or cycling many times over (which _check
+refuses at once) is left to it; a larger value is walked twice."""
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _NEEDS_ESCAPE = re.compile('[\\x00-\\x1f"\\\\]')
 _SURROGATE = re.compile("[\\ud800-\\udfff]")
