@@ -27,6 +27,7 @@ SIGNER_KEY_PREFIX = "PRIVATE+KEY+"
 MAX_SIGNATURES = 100
 
 _CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f]")
+_CONTROL_BYTES = bytes([*range(0x0A), *range(0x0B, 0x20)])
 _ASCII_KEY_NAME = re.compile(r"[^\x00-\x20+]+")
 
 
@@ -172,6 +173,16 @@ def generate_signer_key(name: str) -> tuple[str, str]:
 
 
 def _require_note_characters(text: str) -> None:
+    if type(text) is str:
+        # Fast path: UTF-8 that holds no control byte. A control character is one byte in UTF-8
+        # and every byte of a longer sequence is 0x80 or above, so such a note passes both checks.
+        try:
+            encoded = text.encode("utf-8")
+        except UnicodeEncodeError:
+            pass
+        else:
+            if len(encoded.translate(None, _CONTROL_BYTES)) == len(encoded):
+                return
     if _CONTROL.search(text):
         raise MalformedNote("note holds a control character other than newline")
     try:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from collections.abc import Callable
 
 import nacl.signing
 import pytest
-from hypothesis import given
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from verification.errors import (
@@ -355,3 +356,36 @@ def test_remembered_verifier_keys_parse_and_refuse_as_fresh_ones() -> None:
 def test_key_names_are_judged_as_by_the_character_at_a_time_rule(name: str) -> None:
     expected = bool(name) and "+" not in name and not any(c.isspace() or c < " " for c in name)
     assert is_valid_key_name(name) == expected
+
+
+def _reference_note_characters(text: str) -> str:
+    """How a note's characters were first judged: control characters, then UTF-8."""
+    if re.search(r"[\x00-\x09\x0b-\x1f]", text):
+        return "note holds a control character other than newline"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return "note is not valid UTF-8"
+    return "ok"
+
+
+def _note_characters(text: str) -> str:
+    try:
+        open_note(text + "\n\n" + sign_note("x\n", NAME, SEED).split("\n\n")[1], [verifier_for(NAME, SEED)])
+    except MalformedNote as error:
+        return str(error)
+    except InvalidNoteSignature:
+        return "ok"
+    return "ok"
+
+
+@settings(max_examples=300)
+@given(st.text(st.sampled_from("a\n\t\r\x00\x1f\x7f é\u2028\ud800\U0001f600") | st.characters(), max_size=12))
+@example("a\tb")
+@example("\r")
+@example("\x00")
+@example("\x1f\ud800")
+@example("\ud800")
+@example("é\n\x7f\u2028")
+def test_note_characters_are_judged_as_by_the_control_then_utf8_checks(text: str) -> None:
+    assert _note_characters(text) == _reference_note_characters(text)
