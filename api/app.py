@@ -16,7 +16,18 @@ from api.metrics import Measure
 from api.pages.rendering import STATIC
 from api.pages.routers import ROUTERS
 from api.responses import OrjsonResponse
-from api.routes import audit, credentials, erasure, export, health, learners, log, registry, verify
+from api.routes import (
+    audit,
+    credentials,
+    erasure,
+    export,
+    health,
+    learners,
+    log,
+    registry,
+    shares,
+    verify,
+)
 from ledger import bootstrap
 from ledger.application import Ledger
 from ledger.errors import StorageUnavailable
@@ -62,7 +73,7 @@ def create_app(settings: Settings, *, ledger: Ledger | None = None, followers: b
     problems.install(app)
     app.add_middleware(BodySizeLimit, limit=settings.max_request_bytes)
     app.add_middleware(Measure)
-    for module in (credentials, verify, learners, erasure, export, registry, log, audit, health):
+    for module in (credentials, verify, learners, shares, erasure, export, registry, log, audit, health):
         for route in module.router.routes:
             if isinstance(route, APIRoute) and route.summary is None and route.endpoint.__doc__:
                 route.summary = route.endpoint.__doc__.strip().splitlines()[0].rstrip(".")

@@ -1,10 +1,12 @@
-"""What the running app holds: the open ledger and its projections (set at start-up)."""
+"""What the running app holds: the open ledger and its projections (set at start-up), and waiting
+for the projections to reach a write (read-your-writes)."""
 
 from __future__ import annotations
 
 from fastapi import Request
 
 from ledger.application import Ledger
+from ledger.errors import LedgerError
 from ledger.settings import Settings
 from projections.runner import Projections
 
@@ -25,3 +27,23 @@ def settings_of(request: Request) -> Settings:
     """The settings the app started with."""
     settings: Settings = request.app.state.settings
     return settings
+
+
+READ_YOUR_WRITES_SECONDS = 5.0
+"""How long `?after=` waits for the views before answering 503 projections-behind."""
+
+
+class UnknownPosition(LedgerError):
+    """`?after=` names an event store position no write has reached."""
+
+    slug = "unknown-position"
+    status = 422
+
+
+def wait_for(request: Request, position: int) -> None:
+    """Read-your-writes: wait (bounded) until every view has reached a write's position; refuse a
+    position no write has reached."""
+    head = ledger_of(request).recorder.max_notification_id() or 0
+    if position > head:
+        raise UnknownPosition(f"no write has reached position {position} (the newest is {head})")
+    projections_of(request).wait_until(position, timeout=READ_YOUR_WRITES_SECONDS)

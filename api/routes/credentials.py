@@ -27,8 +27,7 @@ from api.schemas.credentials import (
     CredentialRecord,
     EntryReceipt,
 )
-from api.state import ledger_of, projections_of, settings_of
-from ledger.application import Ledger
+from api.state import ledger_of, projections_of, settings_of, wait_for
 from ledger.bundles import build_bundle
 from ledger.errors import LedgerError, MalformedCredential, UnknownCredential
 from ledger.indexes import CredentialClaim, credential_claim_id
@@ -36,15 +35,12 @@ from ledger.posting import post_batch, post_credential
 from ledger.receipts import PostResult, Receipt
 from ledger.tokens import Forbidden, Principal
 from projections.credential_index import lookup
-from projections.runner import Projections
 from verification.issuer_checks import credential_issuer
 
 router = APIRouter(tags=["credentials"])
 
 SHARE_HOLDER = "verifier"
 """DESIGN §1: a verifier reads what a learner shared through the share grant's secret."""
-WAIT_LIMIT = 5.0
-"""Seconds `?after=` waits for the views before answering 503 projections-behind."""
 RECORDED = "recorded-in-ledger"
 
 IssuerToken = Annotated[Principal, Role("issuer")]
@@ -86,13 +82,6 @@ class BatchTooLarge(LedgerError):
 
     slug = "batch-too-large"
     status = 413
-
-
-class UnknownPosition(LedgerError):
-    """`?after=` names an event store position no write has reached."""
-
-    slug = "unknown-position"
-    status = 422
 
 
 @router.post(
@@ -193,7 +182,7 @@ def read_credential(
     ledger = ledger_of(request)
     projections = projections_of(request)
     if after is not None:
-        _wait_for(ledger, projections, after)
+        wait_for(request, after)
     with projections.store.reading() as view:
         indexed = lookup(view, credential_id)
     if indexed is None or not reader.may_see(ledger, credential_id, indexed.learner, indexed.issuer):
@@ -272,11 +261,3 @@ def _item(result: PostResult) -> dict[str, Any]:
 
 
 # -- reading --------------------------------------------------------------------------------------
-
-
-def _wait_for(ledger: Ledger, projections: Projections, position: int) -> None:
-    """Wait (bounded) for the views to reach a receipt's position; refuse one no write has reached."""
-    head = ledger.recorder.max_notification_id() or 0
-    if position > head:
-        raise UnknownPosition(f"no write has reached position {position} (the newest is {head})")
-    projections.wait_until(position, timeout=WAIT_LIMIT)

@@ -1,4 +1,4 @@
-"""Routes of the learners area: registration, portfolio, stream, and the learner's share grants."""
+"""Routes of the learners area: registration, portfolio and stream (share grants: routes/shares.py)."""
 
 from __future__ import annotations
 
@@ -9,35 +9,24 @@ from fastapi import APIRouter, Query, Request
 from starlette.status import HTTP_201_CREATED
 
 from api.auth import UNAUTHENTICATED, WRONG_ROLE, Role, optional_principal, require_learner, roles
-from api.problems import TYPE_BASE, problem_responses
+from api.problems import problem_responses
 from api.schemas.learners import (
     Contents,
     LearnerCreate,
     LearnerCreated,
-    ShareCreate,
-    ShareCreated,
-    SharedCredential,
-    SharedRecord,
-    ShareGrantPublic,
-    ShareList,
     StreamEntries,
     StreamEntry,
 )
-from api.state import ledger_of, projections_of, settings_of
+from api.state import ledger_of, projections_of, wait_for
 from ledger.application import Ledger
-from ledger.bundles import build_bundle
-from ledger.errors import LedgerError, UnknownLearner
+from ledger.errors import UnknownLearner
 from ledger.learners import LearnerStream
 from ledger.shares import ShareGrant
-from ledger.streams import rfc3339
 from ledger.tokens import Forbidden, NotAuthenticated, Principal
 from projections.portfolio import portfolio
 from projections.portfolio_view import load_items
-from verification.bundle import verify_bundle
 
 router = APIRouter(tags=["learners"])
-
-READ_YOUR_WRITES_SECONDS = 5.0
 
 
 class LearnerNotFound(UnknownLearner):
@@ -46,22 +35,8 @@ class LearnerNotFound(UnknownLearner):
     status = 404
 
 
-class UnknownPosition(LedgerError):
-    """`after` names an event store position no write has reached."""
-
-    slug = "unknown-position"
-    status = 422
-
-
-class NotLearnersCredential(LedgerError):
-    """A share grant names a credential that is not in the learner's own record."""
-
-    slug = "not-learners-credential"
-    status = 422
-
-
-_UNKNOWN = "no learner is registered under this id (`unknown-learner`)"
-_INVALID = "a parameter or the body is not valid (`invalid-request`)"
+UNKNOWN = "no learner is registered under this id (`unknown-learner`)"
+INVALID = "a parameter or the body is not valid (`invalid-request`)"
 
 
 @router.post(
@@ -97,9 +72,9 @@ def register_learner(
         {
             401: UNAUTHENTICATED + "; send a learner or auditor token, or `?share=<secret>`",
             403: WRONG_ROLE + ", or a share grant of another learner",
-            404: _UNKNOWN + ", or no share grant has this secret (`share-not-found`)",
+            404: UNKNOWN + ", or no share grant has this secret (`share-not-found`)",
             410: "the share grant was revoked or has expired (`share-gone`)",
-            422: _INVALID + ", or `after` is beyond every write (`unknown-position`)",
+            422: INVALID + ", or `after` is beyond every write (`unknown-position`)",
             503: "the views did not reach `after` in time (`projections-behind`)",
         }
     ),
@@ -122,9 +97,9 @@ def read_portfolio(
             raise Forbidden("this share grant is for another learner")
     else:
         reader = _admit(request, learner, "this needs a learner or auditor token, or `?share=<secret>`")
-        _known(ledger, learner)
+        known_learner(ledger, learner)
     if after is not None:
-        _wait_for(request, after)
+        wait_for(request, after)
     with projections_of(request).store.reading() as view:
         items = load_items(view, learner)
     if grant is not None:
@@ -141,7 +116,7 @@ def read_portfolio(
     "/v1/learners/{learner}/entries",
     response_model=StreamEntries,
     openapi_extra=roles("learner", "auditor"),
-    responses=problem_responses({401: UNAUTHENTICATED, 403: WRONG_ROLE, 404: _UNKNOWN}),
+    responses=problem_responses({401: UNAUTHENTICATED, 403: WRONG_ROLE, 404: UNKNOWN}),
 )
 def read_entries(learner: str, request: Request) -> StreamEntries:
     """A learner's stream with its chain re-checked; contents for the learner only."""
@@ -174,103 +149,6 @@ def read_entries(learner: str, request: Request) -> StreamEntries:
     )
 
 
-@router.post(
-    "/v1/learners/{learner}/shares",
-    status_code=HTTP_201_CREATED,
-    response_model=ShareCreated,
-    openapi_extra=roles("learner"),
-    responses=problem_responses(
-        {
-            401: UNAUTHENTICATED,
-            403: WRONG_ROLE,
-            404: _UNKNOWN,
-            422: _INVALID + ", the expiry is not in the future or the audience is empty "
-            "(`invalid-registry-change`), or a credential is not the learner's (`not-learners-credential`)",
-        }
-    ),
-)
-def create_share(
-    learner: str, body: ShareCreate, request: Request, principal: Annotated[Principal, Role("learner")]
-) -> ShareCreated:
-    """Share chosen credentials, or the whole portfolio, with an audience until an expiry."""
-    require_learner(principal, learner)
-    ledger = ledger_of(request)
-    stream = _known(ledger, learner)
-    if body.credentials is not None:
-        foreign = [credential for credential in body.credentials if credential not in stream.credentials]
-        if foreign:
-            raise NotLearnersCredential(f"these are not credentials of {learner}: {', '.join(foreign)}")
-    secret, grant = ledger.shares.create(learner, body.audience, body.expires_at, body.credentials)
-    url = f"{settings_of(request).public_url.rstrip('/')}/v1/shares/{secret}"
-    return ShareCreated(**_public(ledger, grant).model_dump(), secret=secret, url=url)
-
-
-@router.get(
-    "/v1/learners/{learner}/shares",
-    response_model=ShareList,
-    openapi_extra=roles("learner"),
-    responses=problem_responses({401: UNAUTHENTICATED, 403: WRONG_ROLE}),
-)
-def list_shares(
-    learner: str, request: Request, principal: Annotated[Principal, Role("learner")]
-) -> ShareList:
-    """The learner's share grants, newest first (their secrets are never kept)."""
-    require_learner(principal, learner)
-    ledger = ledger_of(request)
-    return ShareList(shares=[_public(ledger, grant) for grant in ledger.shares.list(learner)])
-
-
-@router.delete(
-    "/v1/learners/{learner}/shares/{share_id}",
-    response_model=ShareGrantPublic,
-    openapi_extra=roles("learner"),
-    responses=problem_responses(
-        {
-            401: UNAUTHENTICATED,
-            403: WRONG_ROLE,
-            404: "the learner has no share grant with this id (`share-not-found`)",
-            410: "the share grant was already revoked (`share-gone`)",
-        }
-    ),
-)
-def revoke_share(
-    learner: str, share_id: str, request: Request, principal: Annotated[Principal, Role("learner")]
-) -> ShareGrantPublic:
-    """Revoke one of the learner's share grants; its link stops working at once."""
-    require_learner(principal, learner)
-    ledger = ledger_of(request)
-    return _public(ledger, ledger.shares.revoke(learner, share_id))
-
-
-@router.get(
-    "/v1/shares/{secret}",
-    response_model=SharedRecord,
-    openapi_extra=roles(),
-    responses=problem_responses(
-        {
-            404: "no share grant has this secret (`share-not-found`)",
-            410: "the learner revoked the grant, or it expired; the detail says which (`share-gone`)",
-        }
-    ),
-)
-def open_share(secret: str, request: Request) -> SharedRecord:
-    """Open a share link: each covered credential with its proof bundle and verification report."""
-    ledger = ledger_of(request)
-    grant = ledger.shares.open(secret)
-    stream = ledger.learner_stream(grant.learner)
-    covered = [credential for credential in stream.credentials if grant.covers(credential)]
-    shared = SharedRecord(
-        learner=grant.learner,
-        audience=grant.audience,
-        created_at=grant.created_at,
-        expires_at=grant.expires_at,
-        whole_portfolio=grant.credentials is None,
-        credentials=[_shared(ledger, credential) for credential in covered],
-    )
-    ledger.access_log.by_share(grant, "shared record")
-    return shared
-
-
 def _admit(request: Request, learner: str, missing: str) -> Principal:
     """The learner's own token or an auditor's; 401 when none is sent, 403 for any other."""
     principal = optional_principal(request)
@@ -282,33 +160,9 @@ def _admit(request: Request, learner: str, missing: str) -> Principal:
     return principal
 
 
-def _known(ledger: Ledger, learner: str) -> LearnerStream:
+def known_learner(ledger: Ledger, learner: str) -> LearnerStream:
     """The learner's stream; 404 when no learner has this id."""
     try:
         return ledger.learner_stream(learner)
     except UnknownLearner as error:
         raise LearnerNotFound(error.detail) from None
-
-
-def _wait_for(request: Request, position: int) -> None:
-    """Read-your-writes: wait (bounded) until every view has reached a write's position."""
-    head = ledger_of(request).recorder.max_notification_id() or 0
-    if position > head:
-        raise UnknownPosition(f"no write has reached position {position}; the newest is {head}")
-    projections_of(request).wait_until(position, timeout=READ_YOUR_WRITES_SECONDS)
-
-
-def _public(ledger: Ledger, grant: ShareGrant) -> ShareGrantPublic:
-    """A grant as the learner sees it, with its state by the share store's clock."""
-    return ShareGrantPublic.of(grant, rfc3339(ledger.shares.clock()))
-
-
-def _shared(ledger: Ledger, credential: str) -> SharedCredential:
-    """A covered credential's bundle and report; a problem object when the bundle cannot be made."""
-    try:
-        bundle = build_bundle(ledger, credential)
-    except LedgerError as error:
-        problem = {"type": TYPE_BASE + error.slug, "status": error.status, "detail": error.detail}
-        return SharedCredential(id=credential, report=None, bundle=None, problem=problem)
-    report = verify_bundle(bundle, [ledger.tlog.signer.verifier_key]).to_json()
-    return SharedCredential(id=credential, report=report, bundle=bundle, problem=None)
