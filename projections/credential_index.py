@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from projections.runner import Context, ViewCursor, event_name
+from projections.runner import Context, Insert, ViewCursor, event_name
 
 
 @dataclass(frozen=True)
@@ -37,19 +37,22 @@ class CredentialIndexProjection:
         view.run_in_order(write for event in events if (write := _write(event)) is not None)
 
 
-def _write(event: object) -> tuple[str, tuple[object, ...]] | None:
-    """The statement and parameters an event's change to the index takes, if any."""
+_CLAIMED = Insert("view_credentials", ("credential", "learner", "seq", "issuer", "kind", "status"))
+
+
+def _write(event: object) -> tuple[str | Insert, tuple[object, ...]] | None:
+    """The statement (or insert) and parameters an event's change to the index takes, if any."""
     name = event_name(event)
     if name == "CredentialClaim.Claimed":
         return (
-            "INSERT INTO {p}view_credentials (credential, learner, seq, issuer, kind, status) "
-            "VALUES (?, ?, ?, ?, ?, 'valid')",
+            _CLAIMED,
             (
                 event.credential,  # type: ignore[attr-defined]
                 event.learner,  # type: ignore[attr-defined]
                 event.seq,  # type: ignore[attr-defined]
                 event.issuer,  # type: ignore[attr-defined]
                 event.kind,  # type: ignore[attr-defined]
+                "valid",
             ),
         )
     if name == "LearnerStream.Erased":

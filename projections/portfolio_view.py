@@ -17,12 +17,13 @@ from ledger.streams import rfc3339
 from projections.portfolio import Portfolio, portfolio
 from projections.portfolio_fold import apply, fold, reads_other_items
 from projections.portfolio_items import Item
-from projections.runner import Context, ViewCursor, event_name
+from projections.runner import Context, Insert, ViewCursor, event_name
 
-_UPSERT = (
-    "INSERT INTO {p}view_portfolio_items AS v (credential, learner, kind, status, seq, item) "
-    "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (credential) DO UPDATE SET "
-    "kind = excluded.kind, status = excluded.status, seq = excluded.seq, item = excluded.item"
+_ITEMS = Insert(
+    "view_portfolio_items",
+    ("credential", "learner", "kind", "status", "seq", "item"),
+    "ON CONFLICT (credential) DO UPDATE SET "
+    "kind = excluded.kind, status = excluded.status, seq = excluded.seq, item = excluded.item",
 )
 _CHUNK = 500
 """Values per `IN (...)` list, well under either database's limit on parameters."""
@@ -59,8 +60,8 @@ class PortfolioProjection:
                 items[item.credential] = item
                 changed.setdefault(learner, {})[item.credential] = item
         view.run_many("DELETE FROM {p}view_portfolio_items WHERE learner = ?", erased)
-        view.run_many(
-            _UPSERT,
+        view.insert_rows(
+            _ITEMS,
             [
                 (item.credential, learner, item.kind, item.status, item.seq, item.to_text())
                 for learner, items in changed.items()

@@ -4,13 +4,15 @@ the position it reached in the same transaction as its view change, so it resume
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import operator
 import time
 from collections.abc import Callable, Iterable, Sequence
-from typing import Protocol, cast
+from typing import NamedTuple, Protocol, cast
 
 from eventsourcing.persistence import PersistenceError
+from psycopg import pq
 
 from ledger.application import Ledger
 from ledger.errors import LedgerError, StorageUnavailable
@@ -38,6 +40,22 @@ class UnknownProjection(LedgerError):
     status = 404
 
 
+PIPELINED = 500
+"""Events up to which a batch's statements go in a PostgreSQL pipeline (the follower's batch)."""
+_COPY_FROM = 100
+"""Rows from which PostgreSQL inserts go by COPY, outside a pipeline."""
+
+
+class Insert(NamedTuple):
+    """Rows to add to a view table (`ViewCursor.insert_rows`): the table, the columns the rows give,
+    and what to do with a row whose key is taken (an ON CONFLICT clause, the table aliased `v`).
+    """
+
+    table: str
+    columns: tuple[str, ...]
+    on_conflict: str = ""
+
+
 class ViewCursor(SqlCursor):
     """SQL on the view tables inside one transaction."""
 
@@ -55,12 +73,42 @@ class ViewCursor(SqlCursor):
         found = {row["name"]: int(row["position"]) for row in self.rows(statement + lock, names)}
         return {name: found[name] for name in names}
 
-    def run_in_order(self, writes: Iterable[tuple[str, Sequence[object]]]) -> None:
-        """Execute each (statement, parameters) in order, a run of the same statement as one
-        executemany.
+    def insert_rows(self, insert: Insert, rows: Sequence[Sequence[object]]) -> None:
+        """Add rows to a view table (an upsert's rows must not repeat a key).
+
+        An executemany, except for many rows on PostgreSQL: a COPY costs the client a fifth of the CPU
+        (~1.3 against ~6.5 ms for 1,000 rows), straight into the table, or, when taken keys are to
+        be resolved, into a temporary table an INSERT … SELECT … ON CONFLICT then reads (four
+        statements, so not worth it for a follower's few rows).
+        """
+        table, names, then = f"{{p}}{insert.table}", ", ".join(insert.columns), insert.on_conflict
+        if not self.postgres or len(rows) < _COPY_FROM or self._pipelining():
+            marks = ", ".join("?" * len(insert.columns))
+            self.run_many(f"INSERT INTO {table} AS v ({names}) VALUES ({marks}) {then}", rows)  # noqa: S608
+            return
+        staged = f"pg_temp.staged_{insert.table}" if then else table
+        if then:
+            self.run(f"CREATE TEMPORARY TABLE IF NOT EXISTS {staged} (LIKE {table}) ON COMMIT DELETE ROWS")
+        with self._cursor.copy(f"COPY {staged} ({names}) FROM STDIN".replace("{p}", self._prefix)) as copy:
+            for row in rows:
+                copy.write_row(row)
+        if then:
+            self.run(f"INSERT INTO {table} AS v ({names}) SELECT {names} FROM {staged} {then}")  # noqa: S608
+            self.run(f"DELETE FROM {staged}")  # noqa: S608 (a second call in the transaction starts empty)
+
+    def _pipelining(self) -> bool:
+        return bool(self._cursor.connection.pgconn.pipeline_status != pq.PipelineStatus.OFF)
+
+    def run_in_order(self, writes: Iterable[tuple[str | Insert, Sequence[object]]]) -> None:
+        """Execute each (statement or Insert, parameters) in order, a run of the same one as one
+        executemany or `insert_rows`.
         """
         for statement, run in itertools.groupby(writes, key=operator.itemgetter(0)):
-            self.run_many(statement, [params for _, params in run])
+            rows = [params for _, params in run]
+            if isinstance(statement, Insert):
+                self.insert_rows(statement, rows)
+            else:
+                self.run_many(statement, rows)
 
     def set_positions(self, names: Sequence[str], position: int) -> None:
         """Record how far projections have gone."""
@@ -188,7 +236,9 @@ class Projections:
                 for now in view.positions(names, for_update=True).values():
                     if now != position:
                         return len(notifications), now  # another runner got there first; read again
-                with view.pipelined():
+                # A follower's batch sends its statements in a pipeline; a larger batch's many rows go
+                # by COPY instead, which a pipeline cannot carry.
+                with view.pipelined() if len(events) <= PIPELINED else contextlib.nullcontext():
                     for projection in projections:
                         projection.project(view, events, context)
                 view.set_positions(names, notifications[-1].id)

@@ -341,3 +341,40 @@ def test_a_key_destroyed_between_two_batches_is_not_used_for_the_second(
     assert seen == {first["id"]: "valid", second["id"]: "erased"}
     with views.store.reading() as view:
         assert view.rows("SELECT * FROM {p}view_portfolio_items") == []
+
+
+def test_views_rebuilt_in_large_batches_equal_those_followed_in_small_ones(
+    ledger: Ledger, university: Issuer, learner: str
+) -> None:
+    """Batches of more than 500 events write their rows another way on PostgreSQL (COPY, through a
+    temporary table for the portfolio's upserts): such a batch, with a correction and a revocation
+    of credentials an earlier batch wrote, gives the views a follower built in small batches.
+    """
+    views = open_projections(ledger, inline=False)
+
+    def awards(count: int) -> list[dict[str, Any]]:
+        return [examples.sign(examples.award(university.did, learner), university.key) for _ in range(count)]
+
+    earlier, later = awards(260), awards(260)
+    correction = examples.status(
+        university.did,
+        learner,
+        action="supersedes",
+        names=earlier[0]["id"],
+        reason="x",
+        replaced_by=later[0]["id"],
+    )
+    revocation = examples.status(
+        university.did, learner, action="revokes", names=earlier[1]["id"], reason="x"
+    )
+    statuses = [examples.sign(correction, university.key), examples.sign(revocation, university.key)]
+    for documents in (earlier, [*later[:130], *statuses, *later[130:]]):
+        results = post_batch(ledger, documents)
+        assert not [result for result in results if isinstance(result, Exception)], results
+        views.catch_up(batch=10)
+    followed = snapshot(views)
+    status = {row["credential"]: row["status"] for row in followed["view_portfolio_items"]}
+    assert (status[earlier[0]["id"]], status[earlier[1]["id"]]) == ("superseded", "revoked")
+    for batch in (520, 2000):  # the statuses in the second batch of 520, what they name in the first
+        views.rebuild(batch=batch)
+        assert snapshot(views) == followed, batch
