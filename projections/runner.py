@@ -24,6 +24,10 @@ NAMES = ("portfolio", "registry", "credential_index", "statistics")
 REBUILD_BATCH = 2000
 """Events a rebuild transaction: four times the follower's 500, so a replay commits (fsyncs) and
 reads positions and keys a quarter as often; each holds SQLite's write lock for about 0.1 s."""
+PIPELINED = 500
+"""Events up to which a batch's statements go in a PostgreSQL pipeline (the follower's batch)."""
+_COPY_FROM = 100
+"""Rows from which PostgreSQL inserts go by COPY, outside a pipeline."""
 
 
 class ProjectionsBehind(LedgerError):
@@ -38,12 +42,6 @@ class UnknownProjection(LedgerError):
 
     slug = "unknown-projection"
     status = 404
-
-
-PIPELINED = 500
-"""Events up to which a batch's statements go in a PostgreSQL pipeline (the follower's batch)."""
-_COPY_FROM = 100
-"""Rows from which PostgreSQL inserts go by COPY, outside a pipeline."""
 
 
 class Insert(NamedTuple):
@@ -97,6 +95,7 @@ class ViewCursor(SqlCursor):
             self.run(f"DELETE FROM {staged}")  # noqa: S608 (a second call in the transaction starts empty)
 
     def _pipelining(self) -> bool:
+        """Whether the connection is in pipeline mode (where COPY is refused)."""
         return bool(self._cursor.connection.pgconn.pipeline_status != pq.PipelineStatus.OFF)
 
     def run_in_order(self, writes: Iterable[tuple[str | Insert, Sequence[object]]]) -> None:
