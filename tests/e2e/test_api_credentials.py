@@ -18,6 +18,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.metrics import registry
 from api.problems import TYPE_BASE
+from api.schemas.credentials import VerificationReport
 from ledger import examples
 from ledger.application import Ledger
 from ledger.indexes import CredentialClaim, credential_claim_id
@@ -398,6 +399,13 @@ def test_the_bundle_verifies_offline(api: TestClient, ledger: Ledger, actors: Ac
     assert report.ok, report.to_text()
 
 
+def assert_is_the_model(answer: httpx.Response) -> None:
+    """/v1/verify sends its report without FastAPI's re-validation: it must be exactly what the
+    response model would have sent."""
+    model = VerificationReport.model_validate_json(answer.content, strict=True)
+    assert answer.json() == model.model_dump(mode="json")
+
+
 def test_verify_a_bundle_good_or_tampered(api: TestClient, ledger: Ledger, actors: Actors) -> None:
     document = award(actors)
     post(api, actors, document)
@@ -408,6 +416,7 @@ def test_verify_a_bundle_good_or_tampered(api: TestClient, ledger: Ledger, actor
     assert report["ok"] is True and "genuine" in report["verdict"]
     assert all(check["outcome"] != "fail" for check in report["checks"])
     assert report["checkpoint"]["origin"] == ledger.tlog.signer.origin
+    assert_is_the_model(good)
 
     tampered = copy.deepcopy(bundle)
     tampered["credential"]["credentialSubject"]["result"][0]["value"] = "Third"
@@ -415,6 +424,7 @@ def test_verify_a_bundle_good_or_tampered(api: TestClient, ledger: Ledger, actor
     assert answer.status_code == 200, answer.text
     failed = {check["name"] for check in answer.json()["checks"] if check["outcome"] == "fail"}
     assert answer.json()["ok"] is False and "proof-signature" in failed
+    assert_is_the_model(answer)
 
     broken = {**bundle, "version": 99}
     answer = api.post(VERIFY, json=broken)
@@ -443,6 +453,7 @@ def test_verify_a_bare_credential_held_not_held_or_altered(
         "sentence": "The ledger holds exactly this credential.",
     }
     assert report["bundle"]["credential"] == document
+    assert_is_the_model(held)
     assert verify_bundle(report["bundle"], [ledger.tlog.signer.verifier_key]).ok
 
     never = award(actors)  # validly signed, never posted
@@ -463,6 +474,7 @@ def test_verify_a_bare_credential_held_not_held_or_altered(
         assert outcomes["proof-signature"] == signature
         assert outcomes["inclusion-in-checkpoint"] == "not-checked"
         assert report["bundle"] is None and report["checkpoint"] is None
+        assert_is_the_model(answer)
     assert stored(ledger)[0] == before[0]
 
 
