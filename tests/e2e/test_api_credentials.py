@@ -14,11 +14,12 @@ import httpx
 import orjson
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import BaseModel
 
 from api.app import create_app
 from api.metrics import registry
 from api.problems import TYPE_BASE
-from api.schemas.credentials import VerificationReport
+from api.schemas.credentials import BatchResults, VerificationReport
 from ledger import examples
 from ledger.application import Ledger
 from ledger.indexes import CredentialClaim, credential_claim_id
@@ -144,6 +145,7 @@ def test_batch_returns_a_result_per_item_and_refused_items_leave_nothing(
     assert response.status_code == 200, response.text
     results = response.json()["results"]
     assert [result["status"] for result in results] == [201, 200, 403, 422, 422, 201]
+    assert_is_the_model(response, BatchResults)
     assert results[0]["receipt"]["entry"]["credential"] == fresh["id"]
     assert results[1]["receipt"]["duplicate"] is True
     assert results[5]["receipt"]["entry"]["seq"] == results[0]["receipt"]["entry"]["seq"] + 1
@@ -399,10 +401,10 @@ def test_the_bundle_verifies_offline(api: TestClient, ledger: Ledger, actors: Ac
     assert report.ok, report.to_text()
 
 
-def assert_is_the_model(answer: httpx.Response) -> None:
-    """/v1/verify sends its report without FastAPI's re-validation: it must be exactly what the
-    response model would have sent."""
-    model = VerificationReport.model_validate_json(answer.content, strict=True)
+def assert_is_the_model(answer: httpx.Response, schema: type[BaseModel] = VerificationReport) -> None:
+    """Routes that send their answer without FastAPI's re-validation (/v1/verify, the batch) must
+    send exactly what their response model would have sent."""
+    model = schema.model_validate_json(answer.content, strict=True)
     assert answer.json() == model.model_dump(mode="json")
 
 
