@@ -43,7 +43,7 @@ from ledger.registry import Organisation
 from ledger.sealing import DataKey, SealBroken
 from ledger.streams import rfc3339
 from verification.canonical import parse_json
-from verification.data_integrity import verify_proof
+from verification.data_integrity import verify_parsed_proof
 from verification.entries import commitment, entry_hash
 from verification.errors import BadSignature, KeyFormatError, MalformedJSON
 from verification.keys import VerifyKey
@@ -134,7 +134,7 @@ class _Batch:
         organisation = self._issuer(credential.issuer)
         key = self._signing_key(credential, organisation)
         try:
-            verify_proof(credential.document, VerifyKey.from_multibase(key))
+            verify_parsed_proof(credential.document, credential.proof, VerifyKey.from_multibase(key))
         except BadSignature as error:
             raise InvalidSignature(f"the proof does not verify: {error}") from error
         stream = self._stream(credential.learner)
