@@ -90,6 +90,8 @@ def create_proof(
     if "proof" in document:
         raise MalformedProof("document already has a proof; proof sets are not supported")
     _require_date_time_stamp(created)
+    if "@context" in document and not isinstance(document["@context"], str | list):
+        raise MalformedProof("document @context is neither a string nor a list, so no proof could carry it")
     proof: dict[str, object] = {
         "type": PROOF_TYPE,
         "cryptosuite": CRYPTOSUITE,

@@ -242,7 +242,7 @@ JSON_DOCUMENTS = st.dictionaries(
     ),
     max_size=6,
 ).filter(
-    # A document whose @context is neither a string nor a list gets a proof parse_proof refuses.
+    # A document whose @context is neither a string nor a list is refused by create_proof (below).
     lambda document: "proof" not in document and isinstance(document.get("@context", ""), str | list)
 )
 
@@ -325,3 +325,9 @@ def test_the_context_prefix_is_judged_as_by_comparing_canonical_forms(
     document: object, proof: object
 ) -> None:
     assert _context_outcome(document, proof) == _reference_context_outcome(document, proof)
+
+
+@pytest.mark.parametrize("context", [False, 7, None, {"@vocab": "https://example.org/"}])
+def test_a_document_whose_context_no_proof_could_carry_is_refused_before_signing(context: object) -> None:
+    with pytest.raises(MalformedProof, match="@context is neither a string nor a list"):
+        create_proof({"@context": context, "name": "x"}, SIGNING_KEY, VERIFY_KEY.verification_method, CREATED)
