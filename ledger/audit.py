@@ -115,6 +115,7 @@ def _audit(
         log.begin(saved)
     while cursor <= head and (to_size is None or position < to_size):
         records, cursor = source.records(cursor, head, page=page, registry_only=False, tally=tally)
+        entries.read_before(records)
         audited = 0
         for record in records:
             item = entries.decode(record)

@@ -144,6 +144,25 @@ class DatabaseSource:
             return None, None
         return before[0].originator_version, _stored_entry(self.ledger, before[0])
 
+    def entries_before(self, wanted: list[tuple[str, int]]) -> dict[tuple[str, int], Entry | None]:
+        """The entry at version - 1 of each (stream, version), read in one query (chunked)."""
+        places: list[tuple[object, int]] = []
+        for stream, version in wanted:
+            try:
+                ident = uuid_of(stream)
+            except ValueError:
+                continue
+            places.append((ident if self.store.postgres else ident.hex, version - 1))
+        table = str(getattr(self.ledger.recorder, "events_table_name", "stored_events"))
+        with self.store.reading() as log:
+            rows = log.events_at(table, places)
+        found: dict[tuple[str, int], Entry | None] = {}
+        for row in rows:
+            ident, version = UUID(str(row["originator_id"])), int(row["originator_version"])
+            stored = StoredEvent(ident, version, row["topic"], bytes(row["state"]))
+            found[urn(ident), version + 1] = _stored_entry(self.ledger, stored)
+        return found
+
     def recorded(self, credential: str) -> Recorded | None:
         """Where a credential is recorded, by its claim, its status, and its entry as stored."""
         try:

@@ -40,6 +40,10 @@ class BoundedCache(Generic[K, V]):
         self._items.move_to_end(key)
         return self._items[key]
 
+    def peek(self, key: K) -> V | None:
+        """The item, without marking it used, or None."""
+        return self._items.get(key)
+
     def put(self, key: K, value: V) -> None:
         """Keep an item, forgetting the least recently used one beyond the size."""
         self._items[key] = value
@@ -77,7 +81,7 @@ class Decoded:
 class EntryAuditor:
     """Checks each entry of each stream in log order: chain, commitment, issuer, registry."""
 
-    def __init__(self, source: AuditSource, tally: Tally, *, heads: int = 65536) -> None:
+    def __init__(self, source: AuditSource, tally: Tally, *, heads: int = 4096) -> None:
         self.source = source
         self.tally = tally
         self.registry = RegistryReplay(tally)
@@ -86,6 +90,8 @@ class EntryAuditor:
         self.heads: BoundedCache[str, tuple[int, str | None]] = BoundedCache(heads)
         self.erased_at: BoundedCache[str, int] = BoundedCache(heads)
         """The `seq` of each recently seen learner's ErasureCompleted entry, which must be the last."""
+        self.before: dict[tuple[str, int], Entry | None] = {}
+        """The entries before this page's entries whose stream's head the cache had forgotten."""
 
     # -- reading ------------------------------------------------------------------------------
 
@@ -110,6 +116,20 @@ class EntryAuditor:
             for record in records:
                 if record.entry is not None:
                     self.registry.apply(record.entry, None)
+
+    def read_before(self, records: list[Record]) -> None:
+        """Read back, in one go, the entry before each of a page's entries that the heads cache
+        cannot give (not first in its stream, nor after another entry of its stream on the page).
+        """
+        seen: set[str] = set()
+        wanted = []
+        for record in records:
+            if record.version > 1 and record.stream not in seen:
+                head = self.heads.peek(record.stream)
+                if head is None or head[0] != record.version - 1:
+                    wanted.append((record.stream, record.version))
+            seen.add(record.stream)
+        self.before = self.source.entries_before(wanted) if wanted else {}
 
     # -- checking -----------------------------------------------------------------------------
 
@@ -164,7 +184,10 @@ class EntryAuditor:
         head = self.heads.get(item.stream)
         if head is not None and head[0] == item.version - 1:
             return head[1]
-        # Not seen in this audit (before the range, or forgotten): read the entry before it back.
+        # Not seen in this audit (before the range, or forgotten): read back with the page, or alone.
+        if (item.stream, item.version) in self.before:
+            previous = self.before[item.stream, item.version]
+            return None if previous is None else entry_hash(previous)
         version, previous = self.source.entry_before(item.stream, item.version)
         if version != item.version - 1:
             found = f"the one before is {version}" if version is not None else "it has none before"

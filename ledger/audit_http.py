@@ -62,6 +62,15 @@ class HttpSource:
         answer = self.client.get("/v1/audit/entry-before", params={"stream": stream, "seq": version})
         return answer["version"], answer["entry"]
 
+    def entries_before(self, wanted: list[tuple[str, int]]) -> dict[tuple[str, int], Entry | None]:
+        """The entry at version - 1 of each (stream, version), asked for one by one."""
+        found: dict[tuple[str, int], Entry | None] = {}
+        for stream, version in wanted:
+            at, entry = self.entry_before(stream, version)
+            if at == version - 1:
+                found[stream, version] = entry
+        return found
+
     def recorded(self, credential: str) -> Recorded | None:
         """Where a credential is recorded, by its index claim."""
         answer = self.client.get("/v1/audit/recorded", params={"credential": credential})

@@ -35,6 +35,24 @@ class LogRows(LogCursor):
         query = "SELECT * FROM {p}log_checkpoints WHERE size >= ? AND size <= ? ORDER BY size "
         return self.rows(query + ("DESC LIMIT ?" if newest_first else "LIMIT ?"), (low, high, limit))
 
+    def events_at(self, table: str, places: list[tuple[object, int]]) -> list[Any]:
+        """The stored events at these (originator id, version) places of the events table, in any
+        order (ids as the table holds them: UUIDs on PostgreSQL, hex on SQLite).
+        """
+        found: list[Any] = []
+        for start in range(0, len(places), 400):
+            chunk = places[start : start + 400]
+            marks = ",".join(["(?, ?)"] * len(chunk))
+            # A join on the primary key, not `(id, version) IN (VALUES ...)`: SQLite scans the table
+            # for that (a 200,000-credential audit took 233 s of CPU instead of 25).
+            found += self.rows(
+                f"WITH wanted (id, version) AS (VALUES {marks}) "  # noqa: S608
+                "SELECT originator_id, originator_version, topic, state FROM wanted "
+                "JOIN {p}" + table + " ON originator_id = wanted.id AND originator_version = wanted.version",
+                [value for place in chunk for value in place],
+            )
+        return found
+
     def last_notification_before(self, index: int) -> int:
         """The notification id of the last leaf before `index` (0 when there is none)."""
         rows = self.rows(

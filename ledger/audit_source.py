@@ -115,6 +115,11 @@ class AuditSource(Protocol):
     def entry_before(self, stream: str, version: int) -> tuple[int | None, Entry | None]:
         """The stream's last stored event before `version`: its version (None if none) and entry."""
 
+    def entries_before(self, wanted: list[tuple[str, int]]) -> dict[tuple[str, int], Entry | None]:
+        """For each (stream, version), the stream's entry at version - 1 (None if it does not parse),
+        read together; pairs with no event at version - 1 left out (entry_before says what is there).
+        """
+
     def recorded(self, credential: str) -> Recorded | None:
         """Where a credential is recorded, by its index claim; None when not (or unreadable)."""
 
