@@ -124,13 +124,27 @@ class Ledger(RegistryCommands):
                 heads[ids[identifier]] = LearnerStream.head_of(last)
         return heads
 
-    def data_keys(self, learners: Iterable[str]) -> dict[str, DataKey]:
+    def data_keys(
+        self, learners: Iterable[str], unwrapped: dict[LearnerKeyRow, DataKey] | None = None
+    ) -> dict[str, DataKey]:
         """Many learners' data keys, unwrapped, read in one query; learners whose key is gone (or does
-        not unwrap) absent."""
+        not unwrap) absent.
+
+        `unwrapped` remembers keys across calls (a rebuild's batches): a wrapped key already
+        unwrapped (same learner, bytes and master key) is not unwrapped again; the wrapped keys are
+        still read every call, so a key an erasure destroyed is absent from then on.
+        """
+        memo: dict[LearnerKeyRow, DataKey] = {} if unwrapped is None else unwrapped
         keys: dict[str, DataKey] = {}
         for learner, row in self._recorder().select_learner_key_rows(sorted(set(learners))).items():
-            with contextlib.suppress(LedgerError):  # left out; `data_key` raises it for the one who asks
-                keys[learner] = self.master_key.unwrap(learner, row.wrapped_key, row.master_key_id)
+            key = memo.get(row)
+            if key is None:
+                try:
+                    key = self.master_key.unwrap(learner, row.wrapped_key, row.master_key_id)
+                except LedgerError:
+                    continue  # left out; `data_key` raises it for the one who asks
+                memo[row] = key
+            keys[learner] = key
         return keys
 
     def data_key(self, learner: str) -> DataKey:

@@ -6,13 +6,14 @@ placeholders become `%s` and `{p}` the schema, on SQLite `{p}` disappears.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any, Generic, TypeVar, cast
 
 from eventsourcing.persistence import ApplicationRecorder
 from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder
+from psycopg import pq
 
 
 class SqlCursor:
@@ -35,6 +36,17 @@ class SqlCursor:
         if self.postgres:
             return cast(AbstractContextManager[object], self._cursor.connection.pipeline())
         return nullcontext()
+
+    def pipelining(self) -> bool:
+        """Whether statements are being pipelined (PostgreSQL pipeline mode, where COPY is refused)."""
+        return self.postgres and self._cursor.connection.pgconn.pipeline_status != pq.PipelineStatus.OFF
+
+    def copy_rows(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[object]]) -> None:
+        """PostgreSQL, outside pipeline mode: write rows into `table` (`{p}` before its name) by COPY."""
+        statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN".replace("{p}", self._prefix)
+        with self._cursor.copy(statement) as copy:
+            for row in rows:
+                copy.write_row(row)
 
     def run_many(self, statement: str, rows: Sequence[Sequence[object]]) -> None:
         """Execute one statement for each of many rows (psycopg pipelines them: no round trip each)."""

@@ -9,16 +9,15 @@ import itertools
 import operator
 import time
 from collections.abc import Callable, Iterable, Sequence
-from typing import NamedTuple, Protocol, cast
+from typing import NamedTuple, Protocol
 
 from eventsourcing.persistence import PersistenceError
-from psycopg import pq
 
 from ledger.application import Ledger
 from ledger.errors import LedgerError, StorageUnavailable
 from ledger.sealing import DataKey
 from ledger.sql import SqlCursor, SqlStore
-from ledger.storage import LearnerKeyRow, LedgerRecorder
+from ledger.storage import LearnerKeyRow
 
 NAMES = ("portfolio", "registry", "credential_index", "statistics")
 REBUILD_BATCH = 2000
@@ -80,23 +79,17 @@ class ViewCursor(SqlCursor):
         statements, so not worth it for a follower's few rows).
         """
         table, names, then = f"{{p}}{insert.table}", ", ".join(insert.columns), insert.on_conflict
-        if not self.postgres or len(rows) < _COPY_FROM or self._pipelining():
+        if not self.postgres or len(rows) < _COPY_FROM or self.pipelining():
             marks = ", ".join("?" * len(insert.columns))
             self.run_many(f"INSERT INTO {table} AS v ({names}) VALUES ({marks}) {then}", rows)  # noqa: S608
             return
         staged = f"pg_temp.staged_{insert.table}" if then else table
         if then:
             self.run(f"CREATE TEMPORARY TABLE IF NOT EXISTS {staged} (LIKE {table}) ON COMMIT DELETE ROWS")
-        with self._cursor.copy(f"COPY {staged} ({names}) FROM STDIN".replace("{p}", self._prefix)) as copy:
-            for row in rows:
-                copy.write_row(row)
+        self.copy_rows(staged, insert.columns, rows)
         if then:
             self.run(f"INSERT INTO {table} AS v ({names}) SELECT {names} FROM {staged} {then}")  # noqa: S608
             self.run(f"DELETE FROM {staged}")  # noqa: S608 (a second call in the transaction starts empty)
-
-    def _pipelining(self) -> bool:
-        """Whether the connection is in pipeline mode (where COPY is refused)."""
-        return bool(self._cursor.connection.pgconn.pipeline_status != pq.PipelineStatus.OFF)
 
     def run_in_order(self, writes: Iterable[tuple[str | Insert, Sequence[object]]]) -> None:
         """Execute each (statement or Insert, parameters) in order, a run of the same one as one
@@ -117,13 +110,9 @@ class ViewCursor(SqlCursor):
 
 
 class DataKeys:
-    """Learners' data keys for the batches of one catch-up or rebuild.
-
-    Every batch reads the learners' wrapped keys afresh, in one query, so a key an erasure destroyed
-    is absent from the next batch on, exactly as with `Ledger.data_keys`; but a wrapped key already
-    unwrapped (same learner, bytes and master key) is not unwrapped again: ~5 us a learner a batch,
-    which in a rebuild of many learners came to once a credential.
-    """
+    """Learners' data keys for the batches of one catch-up or rebuild (`Ledger.data_keys`, with its
+    unwrapped keys remembered across the batches: ~5 us a learner a batch, which in a rebuild of
+    many learners came to once a credential)."""
 
     def __init__(self, ledger: Ledger) -> None:
         self._ledger = ledger
@@ -131,18 +120,7 @@ class DataKeys:
 
     def read(self, learners: Iterable[str]) -> dict[str, DataKey]:
         """The learners' data keys; learners whose key is gone (or does not unwrap) absent."""
-        recorder = cast(LedgerRecorder, self._ledger.recorder)
-        keys: dict[str, DataKey] = {}
-        for learner, row in recorder.select_learner_key_rows(sorted(set(learners))).items():
-            key = self._unwrapped.get(row)
-            if key is None:
-                try:
-                    key = self._ledger.master_key.unwrap(learner, row.wrapped_key, row.master_key_id)
-                except LedgerError:
-                    continue  # left out, as Ledger.data_keys leaves it out
-                self._unwrapped[row] = key
-            keys[learner] = key
-        return keys
+        return self._ledger.data_keys(learners, self._unwrapped)
 
 
 class Context:
