@@ -1,4 +1,4 @@
-"""Verify: `POST /v1/verify` with valid proof bundles from concurrent clients against a served ledger
+"""Verify: `POST /v1/verify` with valid proof bundles, 8 in flight (bench/load.py), against a served ledger
 whose log holds a million leaves at --full (synthetic, then real credentials after them), and the
 offline `verify_bundle` per second in one process. Baselines: `GET /healthz` at the same
 concurrency (the server's floor), and Ed25519 verifications per second on one core.
@@ -7,11 +7,8 @@ concurrency (the server's floor), and Ed25519 verifications per second on one co
 from __future__ import annotations
 
 import itertools
-import threading
-import time
 from typing import Any
 
-import httpx
 import orjson
 
 from bench.common import (
@@ -20,11 +17,11 @@ from bench.common import (
     Outcome,
     Stopwatch,
     fresh,
-    percentile,
     register_issuer,
     register_learners,
 )
 from bench.ingest import _ed25519_bound
+from bench.load import run_load
 from bench.served import Served
 from bench.synthetic_log import fill
 from ledger import examples
@@ -63,23 +60,24 @@ def run(backend: str, scale: str) -> Outcome:
         offline = _offline(bundles, log_key, sizes["offline"])
         bodies = [orjson.dumps(bundle) for bundle in bundles]
         with Served(target.env()) as served:
-            verify_rate, latencies = _load(served.url, "POST", "/v1/verify", bodies, sizes["seconds"])
-            floor_rate, floor_latencies = _load(served.url, "GET", "/healthz", [b""], sizes["seconds"])
+            verify = run_load(served.url, "POST", "/v1/verify", bodies, sizes["seconds"], CONCURRENCY)
+            floor = run_load(served.url, "GET", "/healthz", [b""], sizes["seconds"], CONCURRENCY)
+    outcome.sizes["load_client"] = verify.client
     outcome.figures += [
-        Figure("POST /v1/verify", verify_rate, "verif/s", "GET /healthz", floor_rate, "≥ 2,000/s"),
+        Figure("POST /v1/verify", verify.rate, "verif/s", "GET /healthz", floor.rate, "≥ 2,000/s"),
         Figure(
             "POST /v1/verify p50",
-            percentile(latencies, 50),
+            verify.p50,
             "ms",
             "GET /healthz p50",
-            percentile(floor_latencies, 50),
+            floor.p50,
         ),
         Figure(
             "POST /v1/verify p99",
-            percentile(latencies, 99),
+            verify.p99,
             "ms",
             "GET /healthz p99",
-            percentile(floor_latencies, 99),
+            floor.p99,
             "≤ 25 ms",
         ),
         Figure(
@@ -104,32 +102,3 @@ def _offline(bundles: list[dict[str, object]], log_key: str, count: int) -> floa
                 failures.append(report)
     assert not failures, f"{len(failures)} of {count} verifications failed, the first: {failures[0]}"
     return count / watch.seconds
-
-
-def _load(url: str, method: str, path: str, bodies: list[bytes], seconds: float) -> tuple[float, list[float]]:
-    """CONCURRENCY clients sending requests back to back for `seconds`: (requests/s, latencies in ms)."""
-    latencies: list[float] = []
-    failures: list[str] = []
-    deadline = time.perf_counter() + seconds
-
-    def client(offset: int) -> None:
-        with httpx.Client(base_url=url, timeout=30) as http:
-            headers = {"Content-Type": "application/json"}
-            for body in itertools.islice(itertools.cycle(bodies), offset, None):
-                started = time.perf_counter()
-                if started > deadline:
-                    return
-                answer = http.request(method, path, content=body or None, headers=headers)
-                latencies.append((time.perf_counter() - started) * 1000)
-                if answer.status_code != 200 or (body and not answer.json().get("ok")):
-                    failures.append(answer.text[:300])
-
-    threads = [threading.Thread(target=client, args=(n,)) for n in range(CONCURRENCY)]
-    started = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    elapsed = time.perf_counter() - started
-    assert not failures, failures[:2]
-    return len(latencies) / elapsed, latencies
