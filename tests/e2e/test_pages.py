@@ -31,15 +31,17 @@ def pages(backend: Backend, ledger: Ledger) -> Iterator[TestClient]:
         yield client
 
 
-def sign_in(pages: TestClient, token: str) -> str:
-    """Sign in once the views hold every write so far, and return the CSRF token of the session.
-
-    On PostgreSQL the views follow the event store in a thread, so a page read straight after the
-    world's writes could otherwise race them.
-    """
+def settled(pages: TestClient) -> None:
+    """Wait until the views hold every write so far: on PostgreSQL they follow the event store in a
+    thread, so a page read straight after the world's writes could otherwise race them."""
     app = pages.app
     head = app.state.ledger.recorder.max_notification_id() or 0  # type: ignore[attr-defined]
     app.state.projections.wait_until(head, timeout=30)  # type: ignore[attr-defined]
+
+
+def sign_in(pages: TestClient, token: str) -> str:
+    """Sign in once the views hold every write so far, and return the CSRF token of the session."""
+    settled(pages)
     answer = pages.post("/sign-in", data={"token": token}, follow_redirects=False)
     assert answer.status_code == 303, answer.text
     page = pages.get("/me/shares")
@@ -64,6 +66,7 @@ def test_sign_in_sets_a_strict_http_only_cookie(pages: TestClient, world: World)
     cookie = answer.headers["set-cookie"].lower()
     assert cookie.startswith(COOKIE) and "httponly" in cookie and "secure" in cookie
     assert "samesite=strict" in cookie
+    settled(pages)
     record = pages.get("/me")
     assert record.status_code == 200 and "BSc (Hons) Computer Science" in record.text
 
