@@ -49,6 +49,7 @@ from typing import Any
 
 from verification.bundle_shape import Bundle, RegistryItem, assemble_bundle, parse_bundle, read_bundle
 from verification.checkpoint import Checkpoint
+from verification.consistency_check import check_consistency
 from verification.errors import MalformedBundle
 from verification.issuer_checks import (
     check_accredited,
@@ -63,12 +64,11 @@ from verification.log_checks import (
     check_canonical_inclusion,
     check_canonical_registry_in_log,
     check_checkpoint_signature,
-    check_consistency,
-    check_status,
     read_trusted_keys,
 )
 from verification.note import Verifier
 from verification.report import CHECK_NAMES, Report, day, failed, moment, not_checked, passed
+from verification.status_checks import check_status
 from verification.trust import RegistryState, credential_kind, parse_instant
 
 __all__ = ["Bundle", "RegistryItem", "assemble_bundle", "credential_summary", "parse_bundle", "verify_bundle"]

@@ -1,4 +1,5 @@
-"""The checks of a bundle against the log: checkpoint, inclusion, registry, consistency, status."""
+"""The checks of a bundle against the log: checkpoint, inclusion and registry (consistency with a
+checkpoint seen before: verification/consistency_check.py; the signed status: status_checks.py)."""
 
 from __future__ import annotations
 
@@ -12,23 +13,18 @@ from verification.checkpoint import Checkpoint, parse_checkpoint
 from verification.entries import check_hashed_chain, entry_hash
 from verification.errors import (
     InvalidNoteSignature,
-    InvalidTreeSizes,
     MerkleError,
-    StatementOriginMismatch,
     UnverifiedNote,
     VerificationError,
 )
-from verification.merkle import EMPTY_ROOT, leaf_hash, verify_consistency, verify_inclusion
+from verification.merkle import leaf_hash, verify_inclusion
 from verification.note import Verifier, open_note, parse_verifier_key
 from verification.report import Check, failed, not_checked, passed
-from verification.statements import StatusStatement, open_status
+from verification.statements import StatusStatement
 from verification.tlog_proof import TlogProof
 
-_NO_CHECKPOINT = "Not checked: the ledger's checkpoint could not be verified."
-_FORKED = (
-    "The ledger has shown you two different histories; report this to the ledger's auditors and do not "
-    "rely on it."
-)
+NO_CHECKPOINT = "Not checked: the ledger's checkpoint could not be verified."
+"""The sentence of a check that needs the checkpoint when the checkpoint did not verify."""
 
 
 def read_trusted_keys(keys: Sequence[Verifier | str] | str) -> tuple[list[Verifier], list[str]]:
@@ -101,7 +97,7 @@ _remembered_checkpoint = functools.lru_cache(maxsize=16)(_open_checkpoint)
 def check_inclusion(entry: Mapping[str, Any], proof: TlogProof, checkpoint: Checkpoint | None) -> Check:
     """inclusion-in-checkpoint: the entry's leaf is at the proof's index under the checkpoint's root."""
     if checkpoint is None:
-        return not_checked("inclusion-in-checkpoint", _NO_CHECKPOINT)
+        return not_checked("inclusion-in-checkpoint", NO_CHECKPOINT)
     return check_canonical_inclusion(canonical_json(entry), proof, checkpoint)
 
 
@@ -111,7 +107,7 @@ def check_canonical_inclusion(
     """check_inclusion of the entry whose RFC 8785 bytes are `canonical_entry`."""
     name = "inclusion-in-checkpoint"
     if checkpoint is None:
-        return not_checked(name, _NO_CHECKPOINT)
+        return not_checked(name, NO_CHECKPOINT)
     try:
         verify_inclusion(
             leaf_hash(canonical_entry), proof.index, checkpoint.size, proof.hashes, checkpoint.root
@@ -175,7 +171,7 @@ def _registry_in_log(
 ) -> Check:
     name = "registry-in-log"
     if checkpoint is None:
-        return not_checked(name, _NO_CHECKPOINT)
+        return not_checked(name, NO_CHECKPOINT)
     hashes: list[str] = []
     for position, (entry, proof) in enumerate(zip(entries, proofs, strict=True)):
         if proof.checkpoint_note != note:
@@ -273,103 +269,3 @@ def _registry_head_problem(
     else:
         return None
     return problem
-
-
-def check_consistency(
-    checkpoint: Checkpoint | None, last_seen: Checkpoint | None, proofs: Mapping[int, Sequence[bytes]]
-) -> Check:
-    """consistency-with-last-seen: the checkpoint extends the last one this verifier saw."""
-    name = "consistency-with-last-seen"
-    if checkpoint is None or last_seen is None:
-        unseen = "No earlier checkpoint was given, so consistency with it was not checked."
-        return not_checked(name, _NO_CHECKPOINT if last_seen is not None else unseen)
-    reason = _why_not_comparable(checkpoint, last_seen, proofs)
-    if reason is not None:
-        return not_checked(name, reason)
-    try:
-        verify_consistency(
-            last_seen.size, checkpoint.size, proofs.get(last_seen.size, ()), last_seen.root, checkpoint.root
-        )
-    except InvalidTreeSizes:
-        # Every log extends the empty one; RFC 9162 has no proof for it, only the empty root to match.
-        if last_seen.size != 0 or last_seen.root != EMPTY_ROOT:
-            return failed(name, _FORKED)
-    except MerkleError:
-        return failed(name, _FORKED)
-    if last_seen.size == checkpoint.size:
-        return passed(name, f"The checkpoint is the same one you saw before ({last_seen.size} entries).")
-    return passed(
-        name,
-        f"The ledger's log of {checkpoint.size} entries extends the {last_seen.size}-entry log you saw "
-        "before, without changing it.",
-    )
-
-
-def _why_not_comparable(
-    checkpoint: Checkpoint, last_seen: Checkpoint, proofs: Mapping[int, Sequence[bytes]]
-) -> str | None:
-    """Why the bundle cannot show its checkpoint extends the one last seen, if it cannot."""
-    if last_seen.origin != checkpoint.origin:
-        return (
-            f"The checkpoint you saw before is of another log ({last_seen.origin}): they cannot be compared."
-        )
-    if last_seen.size > checkpoint.size:
-        return (
-            f"This bundle's checkpoint ({checkpoint.size} entries) is older than the one you saw "
-            f"({last_seen.size} entries); ask the ledger for a newer bundle."
-        )
-    if 0 < last_seen.size < checkpoint.size and last_seen.size not in proofs:
-        return (
-            f"The bundle carries no consistency proof from the {last_seen.size}-entry checkpoint you saw; "
-            f"ask the ledger for a bundle with consistency from size {last_seen.size}."
-        )
-    return None
-
-
-def check_status(
-    note: str, verifiers: Sequence[Verifier], checkpoint: Checkpoint | None, credential_id: object
-) -> tuple[Check, StatusStatement | None]:
-    """status: the ledger's signed status names this credential, the same checkpoint, and `valid`."""
-    name = "status"
-    if checkpoint is None:
-        return not_checked(name, _NO_CHECKPOINT), None
-    statement = _open_status(note, [v for v in verifiers if v.name == checkpoint.origin], checkpoint.origin)
-    if isinstance(statement, str):
-        return failed(name, statement), None
-    if statement.credential != credential_id:
-        problem = "The status statement in the bundle is about another credential: do not rely on it."
-    elif statement.checkpoint_size != checkpoint.size:
-        problem = (
-            f"The status statement is as of {statement.checkpoint_size} entries, not this checkpoint's "
-            f"{checkpoint.size}, so it may be out of date: do not rely on it."
-        )
-    elif statement.state == "superseded":
-        problem = (
-            f"The issuer corrected this result; the correction {statement.by} names the replacement: "
-            "do not rely on this version."
-        )
-    elif statement.state == "revoked":
-        problem = f"The issuer revoked this credential (revocation {statement.by}): do not rely on it."
-    else:
-        sentence = (
-            f"The issuer has not corrected or revoked this credential (as of {checkpoint.size} log entries)."
-        )
-        return passed(name, sentence), statement
-    return failed(name, problem), statement
-
-
-def _open_status(note: str, verifiers: Sequence[Verifier], origin: str) -> StatusStatement | str:
-    """The status statement under the log's key, signature first; or why it cannot be read."""
-    problem: VerificationError | None = None
-    for verifier in verifiers:
-        try:
-            return open_status(note, verifier, origin)
-        except VerificationError as error:
-            problem = problem if isinstance(problem, InvalidNoteSignature) else error
-    if isinstance(problem, StatementOriginMismatch):
-        reason = "is for another log"
-    elif problem is None or isinstance(problem, UnverifiedNote | InvalidNoteSignature):
-        reason = "is not signed by the ledger key you trust"
-    else:
-        reason = "is damaged or not a status statement"
-    return f"The ledger's status statement for this credential {reason}: do not rely on it."

@@ -40,11 +40,11 @@ from verification.log_checks import (
     check_checkpoint_signature,
     check_inclusion,
     check_registry_in_log,
-    check_status,
     read_trusted_keys,
 )
 from verification.note import Verifier, generate_signer_key, parse_verifier_key, sign_note
 from verification.report import CHECK_NAMES, Report
+from verification.status_checks import check_status
 from verification.tlog_proof import TlogProof, format_tlog_proof, parse_tlog_proof
 
 KEY = ISSUER_KEY.verify_key.multibase
