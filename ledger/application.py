@@ -55,6 +55,8 @@ class StreamReport:
     anchors: dict[int, str]
     findings: list[str]
     erased: bool
+    credentials: dict[str, int]
+    """Each credential the stream records, with its `seq`."""
 
 
 class Ledger(RegistryCommands):
@@ -194,7 +196,9 @@ class Ledger(RegistryCommands):
             openings.append(opening)
         anchors = self._anchors(stream, items)
         findings += check_stream(stream.entries, openings, anchors)
-        return StreamReport(learner, items, anchors, findings, erased=data_key is None)
+        return StreamReport(
+            learner, items, anchors, findings, erased=data_key is None, credentials=dict(stream.credentials)
+        )
 
     def _anchors(self, stream: LearnerStream, items: list[StreamItem]) -> dict[int, str]:
         """Entry hashes the index claims recorded, by `seq`: pins for every entry they know."""

@@ -33,7 +33,7 @@ import orjson
 
 from ledger.application import Ledger, StreamReport
 from ledger.bundles import build_bundle
-from ledger.errors import LedgerError
+from ledger.errors import LearnerDataErased, LedgerError
 from ledger.indexes import CredentialClaim, credential_claim_id
 from ledger.streams import rfc3339
 
@@ -94,14 +94,16 @@ def subject_access(ledger: Ledger, learner: str) -> dict[str, Any]:
 
     Raises UnknownLearner for an unknown id and LearnerDataErased once the learner was erased.
     """
-    profile, _ = ledger.opened(learner, 1)
     report = ledger.read_stream(learner)
+    if report.erased:
+        raise LearnerDataErased(f"the data key of {learner} no longer exists")
+    profile = report.items[0].content
     return {
         "version": EXPORT_VERSION,
         "exported_at": rfc3339(ledger.clock()),
         "learner": learner,
         "profile": profile,
-        "credentials": _credentials(ledger, learner, report),
+        "credentials": _credentials(ledger, report),
         "entries": [
             {
                 "seq": item.entry["seq"],
@@ -118,7 +120,7 @@ def subject_access(ledger: Ledger, learner: str) -> dict[str, Any]:
             for grant in ledger.shares.list(learner)
         ],
         "access_log": _access_log(ledger, learner),
-        "tokens": _tokens(ledger, learner),
+        "tokens": ledger.tokens.of_learner(learner),
         "erasure_requests": [
             {key: value for key, value in asdict(request).items() if key != "learner"}
             for request in ledger.erasures.list(learner=learner)
@@ -126,12 +128,14 @@ def subject_access(ledger: Ledger, learner: str) -> dict[str, Any]:
     }
 
 
-def _credentials(ledger: Ledger, learner: str, report: StreamReport) -> list[dict[str, Any]]:
+def _credentials(ledger: Ledger, report: StreamReport) -> list[dict[str, Any]]:
     """Each recorded credential, opened, with where it sits and its status now."""
     found = []
-    for credential, seq in ledger.learner_stream(learner).credentials.items():
+    claims = ledger.find_many([credential_claim_id(credential) for credential in report.credentials])
+    for credential, seq in report.credentials.items():
         item = report.items[seq - 1]
-        claim = ledger.find(credential_claim_id(credential), CredentialClaim)
+        claim = claims.get(credential_claim_id(credential))
+        claim = claim if isinstance(claim, CredentialClaim) else None
         found.append(
             {
                 "id": credential,
@@ -157,14 +161,3 @@ def _access_log(ledger: Ledger, learner: str) -> list[dict[str, Any]]:
         rows += [{key: value for key, value in asdict(access).items() if key != "learner"} for access in page]
         if len(page) < _PAGE:
             return rows
-
-
-def _tokens(ledger: Ledger, learner: str) -> list[dict[str, Any]]:
-    """The learner's API tokens as the ledger keeps them, without their hashes."""
-    with ledger.tokens.store.reading() as cursor:
-        rows = cursor.rows(
-            "SELECT id, role, label, created_at, expires_at, revoked_at FROM {p}api_tokens "
-            "WHERE learner = ? ORDER BY created_at",
-            (learner,),
-        )
-    return [dict(row) for row in rows]

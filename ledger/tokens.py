@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from ledger.errors import InvalidRegistryChange, LedgerError
 from ledger.sql import SqlCursor, SqlStore
@@ -122,3 +123,14 @@ class TokenStore:
             cursor.run(
                 "UPDATE {p}api_tokens SET revoked_at = ? WHERE id = ?", (rfc3339(self.clock()), token_id)
             )
+
+    def of_learner(self, learner: str) -> list[dict[str, Any]]:
+        """A learner's tokens as kept (id, role, label, created, expires, revoked), oldest first;
+        never their hashes."""
+        with self.store.reading() as cursor:
+            rows = cursor.rows(
+                "SELECT id, role, label, created_at, expires_at, revoked_at FROM {p}api_tokens "
+                "WHERE learner = ? ORDER BY created_at",
+                (learner,),
+            )
+        return [dict(row) for row in rows]
