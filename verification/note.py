@@ -92,8 +92,6 @@ class Verifier:
         """Tell whether signature is this key's Ed25519 signature of message."""
         if len(signature) != 64:
             return False
-        if type(self.public_key) is type(message) is type(signature) is bytes:
-            return _remembered_verify(self.public_key, message, signature)
         return _ed25519_verify(self.public_key, message, signature)
 
     def __str__(self) -> str:
@@ -107,13 +105,6 @@ def _ed25519_verify(public_key: bytes, message: bytes, signature: bytes) -> bool
     except BadSignatureError:
         return False
     return True
-
-
-# A verifier of many bundles from one ledger opens the same checkpoint note in every one. An
-# Ed25519 verification is a pure function of (key, message, signature), so its remembered answer
-# is the answer: nothing is skipped. Small and LRU, so the checkpoint in use stays while each
-# bundle's own status note passes through.
-_remembered_verify = functools.lru_cache(maxsize=64)(_ed25519_verify)
 
 
 def _split_key(key: str, what: str) -> tuple[str, str, bytes]:

@@ -604,6 +604,9 @@ def test_remembered_registry_inclusions_answer_as_fresh_ones() -> None:
     for _ in range(2):
         assert verify(GOOD.bundle).ok
         assert "registry-in-log" in failing(verify(renamed))
+        # The inclusion check itself refuses it (a wrongly remembered answer would let it through to
+        # the chain check, which fails with another sentence).
+        assert "is not in the ledger's log as shown" in verify(renamed).check("registry-in-log").sentence
 
 
 def test_remembered_checkpoints_open_as_fresh_ones() -> None:

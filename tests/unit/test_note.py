@@ -267,8 +267,8 @@ def test_signing_again_with_a_remembered_key_gives_the_same_notes() -> None:
 
 
 def test_remembered_verifications_answer_exactly_as_fresh_ones() -> None:
-    # Verifier.verify remembers answers by (key, message, signature): after a note verifies, any
-    # one-bit change of its text or signature must still be refused, however often it is asked.
+    # After a note verifies, any one-bit change of its text or signature must still be refused,
+    # however often it is asked (the opened-checkpoint cache of log_checks sits above this).
     verifier = verifier_for(NAME, SEED)
     note = sign_note("remembered\n", NAME, SEED)
     text, signature_line = note[: note.index("\n\n") + 1], note.split("\n")[2]
@@ -286,7 +286,7 @@ def test_remembered_verifications_answer_exactly_as_fresh_ones() -> None:
             changed[bit // 8] ^= 1 << (bit % 8)
             assert not verifier.verify(message, bytes(changed))
         assert not verifier_for(NAME, bytes(32)).verify(message, signature)
-        assert verifier.verify(bytearray(message), signature)  # not cacheable, same answer
+        assert verifier.verify(bytearray(message), signature)  # bytes-like works too
 
 
 def _reference_decode_base64(text: str) -> bytes:
