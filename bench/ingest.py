@@ -7,14 +7,12 @@ saving one unsigned event per save() and in large batches, and the Ed25519 verif
 from __future__ import annotations
 
 import os
-import time
 from typing import Any
 
 import httpx
 import orjson
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, event
-from nacl.signing import SigningKey as NaclSigningKey
 
 from bench.common import (
     CALIBRATION_SECONDS,
@@ -22,6 +20,7 @@ from bench.common import (
     Outcome,
     Stopwatch,
     Target,
+    ed25519_per_core,
     fresh,
     percentile,
     register_issuer,
@@ -64,7 +63,7 @@ def run(backend: str, scale: str) -> Outcome:
     direct_rate, direct_batches = _direct(backend, learners, batches, batch)
     http_rate, http_batches = _http(backend, learners, batches, batch)
     one, many = _baselines(backend, total, batch)
-    bound = _ed25519_bound(CALIBRATION_SECONDS[scale])
+    bound = ed25519_per_core(CALIBRATION_SECONDS[scale]) * (os.cpu_count() or 1)
     many_label = f"(b) {batch:,} events per save()"
     target = "≥ 10,000/s and ≥ 10x (a)" if backend == "postgres" else "≥ 5,000/s"
     outcome.figures += [
@@ -155,19 +154,3 @@ def _baselines(backend: str, total: int, batch: int) -> tuple[float, float]:
                 app.save(*(Counter(payload=f"item {number}") for number in range(start, start + batch)))
         app.close()
     return total / one.seconds, total / many.seconds
-
-
-def _ed25519_bound(seconds: float = 1.0) -> float:
-    """PyNaCl Ed25519 verifications per second on one core, times the cores."""
-    key = NaclSigningKey.generate()
-    message = os.urandom(64)
-    signed = key.sign(message)
-    verify = key.verify_key.verify
-    count = 0
-    deadline = time.perf_counter() + seconds
-    started = time.perf_counter()
-    while time.perf_counter() < deadline:
-        for _ in range(200):
-            verify(signed)
-        count += 200
-    return count / (time.perf_counter() - started) * (os.cpu_count() or 1)

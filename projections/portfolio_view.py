@@ -13,6 +13,7 @@ import orjson
 
 from ledger.application import Ledger
 from ledger.sealing import SealBroken
+from ledger.storage import chunks
 from ledger.streams import rfc3339
 from projections.portfolio import Portfolio, portfolio
 from projections.portfolio_fold import apply, fold, reads_other_items
@@ -25,9 +26,6 @@ _ITEMS = Insert(
     "ON CONFLICT (credential) DO UPDATE SET "
     "kind = excluded.kind, status = excluded.status, seq = excluded.seq, item = excluded.item",
 )
-_CHUNK = 500
-"""Values per `IN (...)` list, well under either database's limit on parameters."""
-
 Step = tuple[str, dict[str, Any] | None, dict[str, Any] | None]
 """A learner, and a recorded entry with its content (None when erased), or (learner, None, None) for
 the learner's erasure."""
@@ -109,8 +107,7 @@ def _stored(view: ViewCursor, steps: Sequence[Step]) -> dict[str, dict[str, Item
 def _select(view: ViewCursor, column: str, values: Sequence[str]) -> list[Any]:
     """The rows whose `column` is one of `values` (learner and item)."""
     rows: list[Any] = []
-    for start in range(0, len(values), _CHUNK):
-        chunk = values[start : start + _CHUNK]
+    for chunk in chunks(values):
         marks = ", ".join("?" * len(chunk))
         statement = f"SELECT learner, item FROM {{p}}view_portfolio_items WHERE {column} IN ({marks})"  # noqa: S608 (a constant column, placeholders)
         rows.extend(view.rows(statement, chunk))

@@ -179,47 +179,39 @@ class Projections:
                 f"no projection is called {name!r}; there are {sorted(self.by_name)}"
             ) from None
 
-    def run_batch(self, name: str, limit: int = 500, stop: int | None = None) -> tuple[int, int]:
-        """Apply the next events to one projection in one transaction: (events read, position)."""
-        return self._run_together([name], limit, stop, DataKeys(self.ledger))
-
     def _run_together(
         self,
         names: Sequence[str],
         limit: int,
         stop: int | None,
         keys: DataKeys,
-        position: int | None = None,
-    ) -> tuple[int, int]:
-        """Apply the next events to projections standing at the same position (read here unless
-        given), reading and decoding them once, in one transaction: (events read, position). Each
-        records its own position.
+        position: int,
+    ) -> int:
+        """Apply the next events to projections standing at `position`, reading and decoding them
+        once, in one transaction; return the events read. Each records its own position.
         """
         projections = [self.projection(name) for name in names]
         try:
-            if position is None:
-                with self.store.reading() as view:
-                    position = view.position(names[0])
             if stop is not None and position >= stop:
-                return 0, position
+                return 0
             notifications = self.ledger.recorder.select_notifications(
                 start=position + 1, limit=limit, stop=stop
             )
             if not notifications:
-                return 0, position
+                return 0
             events = [self.ledger.mapper.to_domain_event(notification) for notification in notifications]
             context = Context(keys, events)
             with self.store.writing() as view:
                 for now in view.positions(names, for_update=True).values():
                     if now != position:
-                        return len(notifications), now  # another runner got there first; read again
+                        return len(notifications)  # another runner got there first; read again
                 # A follower's batch sends its statements in a pipeline; a larger batch's many rows go
                 # by COPY instead, which a pipeline cannot carry.
                 with view.pipelined() if len(events) <= PIPELINED else contextlib.nullcontext():
                     for projection in projections:
                         projection.project(view, events, context)
                 view.set_positions(names, notifications[-1].id)
-                return len(notifications), notifications[-1].id
+                return len(notifications)
         except PersistenceError as error:
             raise StorageUnavailable(f"the views cannot be written: {error}") from error
 
@@ -243,7 +235,7 @@ class Projections:
             positions = self.positions()
             lowest = min(positions[name] for name in pending)
             together = [name for name in pending if positions[name] == lowest]
-            read, _ = self._run_together(together, batch, stop, keys, lowest)
+            read = self._run_together(together, batch, stop, keys, lowest)
             if not read:
                 pending = [name for name in pending if name not in together]
                 continue
