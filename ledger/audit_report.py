@@ -22,6 +22,7 @@ CHECKS = (
     "projection",
     "since-consistency",
     "unreadable",
+    "erasure",
 )
 """Every `Finding.check` slug; stable, so scripts and tests may match on them."""
 

@@ -22,8 +22,10 @@ from api.cli import app
 from ledger import examples
 from ledger.application import Ledger
 from ledger.audit import AuditReport, Finding, audit
-from ledger.indexes import CredentialClaim, credential_claim_id
+from ledger.indexes import CredentialClaim, credential_claim_id, erasure_claim_id
+from ledger.learners import ERASURE
 from ledger.posting import post_batch
+from ledger.storage import LearnerKeyRow
 from ledger.streams import uuid_of
 from projections.bootstrap import open_projections
 from projections.runner import Projections
@@ -226,6 +228,69 @@ def test_an_erased_learner_is_counted_not_reported(
     assert report.ok, report.findings
     assert (report.counted["erased-streams"], report.counted["erased-entries"]) == (1, 2)
     assert "commitments" not in report.counted and report.counted["entries"] == report.counted["leaves"]
+
+
+def erased(ledger: Ledger, university: Issuer, learner: str) -> tuple[str, LearnerKeyRow]:
+    """Post for the learner, then erase them through the registrar; the request id and the wrapped
+    data key row as it stood before the erasure destroyed it."""
+    posted(ledger, examples.sign(examples.enrolment(university.did, learner), university.key))
+    row = ledger.recorder.select_learner_key_row(learner)  # type: ignore[attr-defined]
+    request = ledger.erasures.request(ledger, learner, "please forget me")
+    ledger.erasures.approve(ledger, request.id)
+    checkpoint(ledger)
+    assert audit(ledger).ok
+    return request.id, row
+
+
+def test_a_restored_data_key_of_an_erased_learner_is_found(
+    backend: Backend, ledger: Ledger, university: Issuer, learner: str
+) -> None:
+    _, row = erased(ledger, university, learner)
+    tamper(
+        backend,
+        "INSERT INTO learner_keys (learner_id, wrapped_key, master_key_id) VALUES (?, ?, ?)",
+        (row.learner_id, row.wrapped_key, row.master_key_id),
+    )
+    report = audit(ledger)
+    details = [finding.detail for finding in found(report, "erasure")]
+    assert details == ["the stream ends in an erasure, but the learner's data key exists"]
+    assert found(report, "erasure")[0].stream == learner
+
+
+def test_an_erasure_claim_naming_another_request_is_found(
+    backend: Backend, ledger: Ledger, university: Issuer, learner: str
+) -> None:
+    request, _ = erased(ledger, university, learner)
+    other = "00000000-0000-4000-8000-000000000000"
+    claim_id = erasure_claim_id(learner)
+    rows = [
+        n for n in ledger.recorder.select_notifications(start=1, limit=100_000) if n.originator_id == claim_id
+    ]
+    assert len(rows) == 1 and request.encode() in rows[0].state
+    tamper(
+        backend,
+        "UPDATE {events} SET state = ? WHERE {id} = ?",
+        (rows[0].state.replace(request.encode(), other.encode()), rows[0].id),
+    )
+    report = audit(ledger)
+    assert any(
+        f"the index claims this erasure for {learner} and urn:uuid:{other}" in finding.detail
+        for finding in found(report, "chain")
+    ), report.findings
+
+
+def test_an_entry_after_an_erasure_is_found(ledger: Ledger, university: Issuer, learner: str) -> None:
+    erased(ledger, university, learner)
+    stream = ledger.learner_stream(learner)
+    forged = stream.next_entry(
+        ERASURE, ledger.clock(), request="urn:uuid:00000000-0000-4000-8000-000000000000"
+    )
+    stream.erase(forged)  # a rogue operator's code, skipping the erasure store's checks
+    ledger.save(stream)
+    ledger.tlog.integrate_all()
+    report = audit(ledger)
+    details = [finding.detail for finding in found(report, "chain") if finding.stream == learner]
+    assert any(detail.startswith("an entry follows the learner's erasure") for detail in details), details
 
 
 def test_the_report_as_json_and_from_the_command_line(
