@@ -11,6 +11,7 @@ from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 
 from api import problems
+from api.followers import start_followers
 from api.limits import BodySizeLimit, json_only
 from api.metrics import Measure
 from api.pages.rendering import STATIC
@@ -30,11 +31,8 @@ from api.routes import (
 )
 from ledger import bootstrap
 from ledger.application import Ledger
-from ledger.errors import StorageUnavailable
-from ledger.log_follower import follow
 from ledger.settings import Settings
 from projections.bootstrap import open_projections
-from projections.runner import Projections
 
 DESCRIPTION = """A lifetime learner record: issuers post signed W3C Verifiable Credentials, the ledger
 chains them into each learner's stream and one RFC 9162 transparency log, and anyone can verify.
@@ -53,7 +51,7 @@ def create_app(settings: Settings, *, ledger: Ledger | None = None, followers: b
         app.state.settings = settings
         app.state.projections = open_projections(opened)
         stop = threading.Event()
-        threads = _start_followers(opened, app.state.projections, settings, stop) if followers else []
+        threads = start_followers(opened, app.state.projections, settings, stop) if followers else []
         try:
             yield
         finally:
@@ -82,30 +80,3 @@ def create_app(settings: Settings, *, ledger: Ledger | None = None, followers: b
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app
-
-
-def _start_followers(
-    ledger: Ledger, projections: Projections, settings: Settings, stop: threading.Event
-) -> list[threading.Thread]:
-    """The log sequencer and the projection follower, as daemon threads of this process."""
-    database = bootstrap.database_of(settings)
-    listen_url = database.url if database.backend == "postgresql" else None
-
-    def sequence() -> None:
-        follow(ledger.tlog, interval=settings.checkpoint_interval, stop=stop, listen_url=listen_url)
-
-    def project() -> None:
-        while not stop.is_set():
-            try:
-                if not projections.catch_up():
-                    stop.wait(0.05)
-            except StorageUnavailable:
-                stop.wait(1.0)
-
-    threads = [
-        threading.Thread(target=sequence, name="log-follower", daemon=True),
-        threading.Thread(target=project, name="projection-follower", daemon=True),
-    ]
-    for thread in threads:
-        thread.start()
-    return threads

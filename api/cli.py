@@ -9,12 +9,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-import uvicorn
 from rich.markup import escape
 
 import projections.cli  # noqa: F401 (registers the read-model commands on the same app)
-from api.app import create_app
-from api.log_redaction import logging_config
+from api import serving
 from ledger.cli import DataDir, app, console, instant, opened, refusals, settings_for
 from ledger.demo import run_demo
 from ledger.settings import Settings
@@ -27,14 +25,30 @@ Host = Annotated[str, typer.Option(help="Interface to listen on")]
 Port = Annotated[int, typer.Option(help="Port to listen on")]
 
 
+Workers = Annotated[
+    int,
+    typer.Option(
+        min=1,
+        max=64,
+        envvar="LEDGER_WORKERS",
+        help="HTTP worker processes (use the cores); the followers run once, in the supervisor",
+    ),
+]
+
+
 @app.command()
-def serve(host: Host = "127.0.0.1", port: Port = 8000, data_dir: DataDir = None) -> None:
+def serve(
+    host: Host = "127.0.0.1", port: Port = 8000, workers: Workers = 1, data_dir: DataDir = None
+) -> None:
     """Serve the HTTP API (and run the log and projection followers) on the configured ledger."""
     settings = settings_for(data_dir)
     with refusals():
         _check_opens(settings)
-    console.print(f"serving {settings.resolved_database_url()} at http://{host}:{port} (docs at /docs)")
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", log_config=logging_config())
+    processes = f", {workers} worker processes" if workers > 1 else ""
+    console.print(
+        f"serving {settings.resolved_database_url()} at http://{host}:{port}{processes} (docs at /docs)"
+    )
+    serving.serve(settings, host=host, port=port, workers=workers)
 
 
 @token_app.command("create")
@@ -99,7 +113,7 @@ def demo(
     if no_serve:
         return
     settings = Settings(data_dir=data_dir, database_url="", public_url=base_url)
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", log_config=logging_config())
+    serving.serve(settings, host=host, port=port)
 
 
 def _check_opens(settings: Settings) -> None:

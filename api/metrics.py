@@ -4,9 +4,10 @@ and how far the followers lag behind the event store.
 
 from __future__ import annotations
 
+import os
 import time
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest, multiprocess
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 registry = CollectorRegistry()
@@ -17,10 +18,28 @@ LATENCY = Histogram(
     "ledger_http_request_seconds", "HTTP request latency", ["method", "route"], registry=registry
 )
 POSTS = Counter("ledger_credentials_total", "Credentials posted, by outcome", ["outcome"], registry=registry)
-LOG_SIZE = Gauge("ledger_log_size", "Leaves in the transparency log", registry=registry)
-LAG = Gauge(
-    "ledger_follower_lag_events", "Events a follower has yet to read", ["follower"], registry=registry
+# Set at each scrape from the database; with several workers the latest scrape's value is shown.
+LOG_SIZE = Gauge(
+    "ledger_log_size", "Leaves in the transparency log", registry=registry, multiprocess_mode="mostrecent"
 )
+LAG = Gauge(
+    "ledger_follower_lag_events",
+    "Events a follower has yet to read",
+    ["follower"],
+    registry=registry,
+    multiprocess_mode="mostrecent",
+)
+MULTIPROCESS_DIRECTORY = "PROMETHEUS_MULTIPROC_DIR"
+"""Where worker processes share their metrics (prometheus_client's multiprocess mode), when set."""
+
+
+def exposition() -> bytes:
+    """Every metric in the text format: this process's, or, with several workers, all of theirs."""
+    if os.environ.get(MULTIPROCESS_DIRECTORY):
+        combined = CollectorRegistry()
+        multiprocess.MultiProcessCollector(combined)  # type: ignore[no-untyped-call]
+        return generate_latest(combined)
+    return generate_latest(registry)
 
 
 class Measure:

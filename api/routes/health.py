@@ -5,10 +5,10 @@ from __future__ import annotations
 import contextlib
 
 from fastapi import APIRouter, Request, Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 
 from api.auth import roles
-from api.metrics import LAG, LOG_SIZE, registry
+from api.metrics import LAG, LOG_SIZE, exposition
 from api.problems import problem
 from api.state import ledger_of, projections_of, settings_of
 from ledger.errors import LedgerError
@@ -48,7 +48,7 @@ def metrics(request: Request) -> Response:
     """Prometheus metrics."""
     with contextlib.suppress(Exception):  # metrics still answer when the database does not
         _lags(request)
-    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+    return Response(exposition(), media_type=CONTENT_TYPE_LATEST)
 
 
 def _lags(request: Request) -> dict[str, int]:
