@@ -15,10 +15,12 @@ from bench.common import ROOT
 
 
 class Served:
-    """`with Served(env) as served:` runs `ledger serve` until the block ends (its output to a file)."""
+    """`with Served(env) as served:` runs `ledger serve` until the block ends (its output to a file);
+    `workers` above 1 serves from that many processes, each started before the block begins."""
 
-    def __init__(self, env: dict[str, str]) -> None:
+    def __init__(self, env: dict[str, str], workers: int = 1) -> None:
         self.env = env
+        self.workers = workers
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             self.port = int(probe.getsockname()[1])
@@ -27,13 +29,14 @@ class Served:
 
     def __enter__(self) -> Served:
         command = [sys.executable, "-m", "api.cli", "serve", "--port", str(self.port)]
+        command += ["--workers", str(self.workers)]
         self.process = subprocess.Popen(
             command, env=self.env, cwd=ROOT, stdout=self.logs, stderr=subprocess.STDOUT
         )
         deadline = time.monotonic() + 60
         while True:
             try:
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200 and self._started():
                     return self
             except httpx.TransportError:
                 pass
@@ -41,6 +44,11 @@ class Served:
                 self.logs.seek(0)
                 raise RuntimeError(f"ledger serve did not start: {self.logs.read()[-3000:]!r}")
             time.sleep(0.05)
+
+    def _started(self) -> bool:
+        """Whether every worker has said its application started (one answering is not enough)."""
+        self.logs.seek(0)
+        return self.logs.read().count(b"Application startup complete") >= self.workers
 
     def __exit__(self, *_: object) -> None:
         self.process.terminate()
