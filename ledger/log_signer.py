@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import nacl.signing
 
@@ -23,12 +24,12 @@ class LogSigner:
         name, seed = parse_signer_key(signer_key)
         return cls(origin, name, seed)
 
-    @property
+    @cached_property
     def verifier(self) -> Verifier:
-        """The public verifier key."""
+        """The public verifier key (derived once: each derivation is an Ed25519 key generation)."""
         return Verifier(self.name, bytes(nacl.signing.SigningKey(self.seed).verify_key))
 
-    @property
+    @cached_property
     def verifier_key(self) -> str:
         """The C2SP verifier key string `<name>+<hex key id>+<base64(0x01 ‖ key)>`."""
         return str(self.verifier)
