@@ -22,9 +22,10 @@ def free_port() -> int:
 class Served:
     """One `ledger serve` on a fixed port, restartable; its stderr (uvicorn and app logs) kept in a file."""
 
-    def __init__(self, env: dict[str, str], logs: Path) -> None:
+    def __init__(self, env: dict[str, str], logs: Path, workers: int = 1) -> None:
         self.env = env
         self.logs = logs
+        self.workers = workers
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen[bytes] | None = None
@@ -32,6 +33,7 @@ class Served:
     def start(self, timeout: float = 60) -> None:
         """Start the server and wait until it answers /healthz."""
         command = [sys.executable, "-m", "api.cli", "serve", "--port", str(self.port)]
+        command += ["--workers", str(self.workers)]
         with self.logs.open("ab") as log:
             self.process = subprocess.Popen(command, env=self.env, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from ledger import examples
 from ledger.application import Ledger
@@ -24,9 +25,11 @@ POSTS = 25
 """Single posts per client, alternating between the two learners."""
 
 
+@pytest.mark.parametrize("workers", [1, 2])
 def test_many_clients_on_the_same_learners_never_fork_or_lose_a_write(
-    backend: Backend, ledger: Ledger, tmp_path: Path
+    backend: Backend, ledger: Ledger, tmp_path: Path, workers: int
 ) -> None:
+    """One server process, or two worker processes writing to the same database."""
     issuer = register_issuer(ledger, "caerleon", "university", ["enrolment"])
     token, _ = ledger.tokens.create("issuer", organisation="caerleon")
     learners = [ledger.register_learner(uln, "L", "2000-01-01") for uln in ("1000000000", "1000000019")]
@@ -36,7 +39,7 @@ def test_many_clients_on_the_same_learners_never_fork_or_lose_a_write(
     ]
     answers: list[tuple[dict[str, Any], int, dict[str, Any]]] = []
     lock = threading.Lock()
-    served = Served(backend.process_env(), tmp_path / "server.log")
+    served = Served(backend.process_env(), tmp_path / "server.log", workers)
     start = threading.Barrier(CLIENTS + 1)
 
     def post_all(batch: list[dict[str, Any]]) -> None:
@@ -62,7 +65,8 @@ def test_many_clients_on_the_same_learners_never_fork_or_lose_a_write(
 
     statuses = Counter(status for _, status, _ in answers)
     print(
-        f"\n{backend.name}: {CLIENTS} clients x {POSTS} posts to 2 learners: {dict(statuses)} "
+        f"\n{backend.name}, {workers} worker(s): {CLIENTS} clients x {POSTS} posts to 2 learners: "
+        f"{dict(statuses)} "
         f"in {elapsed:.2f} s ({statuses[201] / elapsed:.0f} recorded/s)"
     )
     assert len(answers) == CLIENTS * POSTS
