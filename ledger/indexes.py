@@ -12,6 +12,7 @@ from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
+from eventsourcing.utils import get_topic
 
 _CREDENTIAL_NAMESPACE = uuid5(NAMESPACE_URL, "https://w3id.org/learner-ledger/credential")
 _KEY_NAMESPACE = uuid5(NAMESPACE_URL, "https://w3id.org/learner-ledger/key")
@@ -66,6 +67,44 @@ class CredentialClaim(Aggregate):
         self.state = "valid"
         self.by: str | None = None
 
+    @classmethod
+    def claim(
+        cls,
+        identifier: UUID,
+        *,
+        credential: str,
+        learner: str,
+        seq: int,
+        issuer: str,
+        kind: str,
+        entry_hash: str,
+    ) -> CredentialClaim:
+        """A new claim, as `CredentialClaim(...)` makes it, for an id already known to be
+        `credential_claim_id(credential)`: the event built directly, without the library binding
+        the arguments and deriving the id again (the same event class and fields, the same bytes).
+        """
+        claimed_class: Any = cls.Claimed  # type: ignore[attr-defined]
+        claimed = claimed_class(
+            originator_topic=_CREDENTIAL_CLAIM_TOPIC,
+            originator_id=identifier,
+            originator_version=cls.INITIAL_VERSION,
+            timestamp=claimed_class.create_timestamp(),
+            credential=credential,
+            learner=learner,
+            seq=seq,
+            issuer=issuer,
+            kind=kind,
+            entry_hash=entry_hash,
+        )
+        # What replaying `claimed` does (`mutate(None)`), without filtering its fields by signature twice.
+        made = cls.__new__(cls)
+        made.__base_init__(identifier, cls.INITIAL_VERSION, claimed.timestamp)
+        made.__init__(  # type: ignore[misc]
+            credential=credential, learner=learner, seq=seq, issuer=issuer, kind=kind, entry_hash=entry_hash
+        )
+        made.pending_events.append(claimed)
+        return made
+
     def change_status(self, action: str, by: str) -> None:
         """Record a correction (`supersedes`) or revocation (`revokes`) by the StatusCredential `by`.
 
@@ -79,6 +118,9 @@ class CredentialClaim(Aggregate):
     def _status_changed(self, credential: str, state: str, by: str) -> None:
         self.state = state
         self.by = by
+
+
+_CREDENTIAL_CLAIM_TOPIC = get_topic(CredentialClaim)
 
 
 class KeyClaim(Aggregate):

@@ -53,10 +53,27 @@ class LearnerStream(ChainedStream):
 
     def record(self, entry: Entry, sealed: str) -> None:
         """Append a credential's entry (built with `next_entry`) and its sealed content."""
-        self._recorded(entry, sealed)
+        # What calling `_recorded` triggers, without the decorator binding its arguments each call
+        # (most of the cost): the same event class and fields, so the same stored bytes.
+        recorded_class: Any = self.CredentialRecorded  # type: ignore[attr-defined]
+        recorded = recorded_class(
+            originator_id=self.id,
+            originator_version=self.version + 1,
+            timestamp=recorded_class.create_timestamp(),
+            entry=entry,
+            sealed=sealed,
+        )
+        # What `recorded.mutate(self)` does, without filtering the event's fields by signature.
+        self._append_credential(entry, sealed)
+        self.version = recorded.originator_version
+        self.modified_on = recorded.timestamp
+        self.pending_events.append(recorded)
 
     @event("CredentialRecorded")
     def _recorded(self, entry: Entry, sealed: str) -> None:
+        self._append_credential(entry, sealed)
+
+    def _append_credential(self, entry: Entry, sealed: str) -> None:
         self._append(entry, sealed)
         self.credentials[entry["credential"]] = entry["seq"]
 

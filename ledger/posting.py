@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
+from uuid import UUID
 
 import orjson
 from eventsourcing.domain import Aggregate
@@ -95,6 +96,8 @@ class _Batch:
         self.claims: dict[str, CredentialClaim] = {}
         self.absent: set[str] = set()
         """Credential ids the ledger held no claim on when the batch began."""
+        self.claim_ids: dict[str, UUID] = {}
+        """`credential_claim_id` of the credential ids prefetched (a uuid5 each, so worth keeping)."""
         self.methods: dict[str, str] = {}
 
     def prefetch(self, documents: Sequence[object]) -> None:
@@ -115,7 +118,8 @@ class _Batch:
                 credentials.add(document["id"])
         self.streams.update(self.ledger.stream_heads(learners))
         self.keys.update(self.ledger.data_keys(self.streams))
-        ids = {credential_claim_id(credential): credential for credential in credentials}
+        self.claim_ids = {credential: credential_claim_id(credential) for credential in credentials}
+        ids = {identifier: credential for credential, identifier in self.claim_ids.items()}
         taken = self.ledger.last_events(list(ids))
         self.absent = {credential for identifier, credential in ids.items() if identifier not in taken}
 
@@ -250,7 +254,9 @@ class _Batch:
         sealed = self.ledger.seal(data_key, credential.learner, credential.document, salt)
         stream.record(entry, sealed)
         hashed = stream.head  # chaining the entry hashed it; hashing is a JCS walk, so once is enough
-        claim = CredentialClaim(
+        identifier = self.claim_ids.get(credential.id) or credential_claim_id(credential.id)
+        claim = CredentialClaim.claim(
+            identifier,
             credential=credential.id,
             learner=credential.learner,
             seq=entry["seq"],
