@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from projections.runner import Context, Insert, ViewCursor, event_name
+from projections.events import Event
+from projections.runner import Context, Insert, ViewCursor
 
 
 @dataclass(frozen=True)
@@ -30,7 +31,7 @@ class CredentialIndexProjection:
     name = "credential_index"
     tables: tuple[str, ...] = ("view_credentials",)
 
-    def project(self, view: ViewCursor, events: Sequence[object], context: Context) -> None:
+    def project(self, view: ViewCursor, events: Sequence[Event], context: Context) -> None:
         """Index newly claimed credential ids, record status changes and mark erased learners'
         credentials, in the batch's order.
         """
@@ -40,30 +41,21 @@ class CredentialIndexProjection:
 _CLAIMED = Insert("view_credentials", ("credential", "learner", "seq", "issuer", "kind", "status"))
 
 
-def _write(event: object) -> tuple[str | Insert, tuple[object, ...]] | None:
+def _write(event: Event) -> tuple[str | Insert, tuple[object, ...]] | None:
     """The statement (or insert) and parameters an event's change to the index takes, if any."""
-    name = event_name(event)
+    name, fields = event.name, event.fields
     if name == "CredentialClaim.Claimed":
-        return (
-            _CLAIMED,
-            (
-                event.credential,  # type: ignore[attr-defined]
-                event.learner,  # type: ignore[attr-defined]
-                event.seq,  # type: ignore[attr-defined]
-                event.issuer,  # type: ignore[attr-defined]
-                event.kind,  # type: ignore[attr-defined]
-                "valid",
-            ),
-        )
+        claimed = (fields["credential"], fields["learner"], fields["seq"], fields["issuer"], fields["kind"])
+        return (_CLAIMED, (*claimed, "valid"))
     if name == "LearnerStream.Erased":
         return (
             "UPDATE {p}view_credentials SET status = 'erased' WHERE learner = ?",
-            (event.entry["learner"],),  # type: ignore[attr-defined]
+            (fields["entry"]["learner"],),
         )
     if name == "CredentialClaim.StatusChanged":
         return (
             "UPDATE {p}view_credentials SET status = ?, changed_by = ? WHERE credential = ?",
-            (event.state, event.by, event.credential),  # type: ignore[attr-defined]
+            (fields["state"], fields["by"], fields["credential"]),
         )
     return None
 

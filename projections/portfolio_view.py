@@ -15,10 +15,11 @@ from ledger.application import Ledger
 from ledger.sealing import SealBroken
 from ledger.storage import chunks
 from ledger.streams import rfc3339
+from projections.events import Event
 from projections.portfolio import Portfolio, portfolio
 from projections.portfolio_fold import apply, fold, reads_other_items
 from projections.portfolio_items import Item
-from projections.runner import Context, Insert, ViewCursor, event_name
+from projections.runner import Context, Insert, ViewCursor
 
 _ITEMS = Insert(
     "view_portfolio_items",
@@ -37,7 +38,7 @@ class PortfolioProjection:
     name = "portfolio"
     tables: tuple[str, ...] = ("view_portfolio_items",)
 
-    def project(self, view: ViewCursor, events: Sequence[object], context: Context) -> None:
+    def project(self, view: ViewCursor, events: Sequence[Event], context: Context) -> None:
         """Fold a batch's recorded credentials into their learners' items in memory and write each
         changed item once, in one statement; an erasure removes all of the learner's items.
         """
@@ -68,17 +69,16 @@ class PortfolioProjection:
         )
 
 
-def _steps(events: Sequence[object], context: Context) -> list[Step]:
+def _steps(events: Sequence[Event], context: Context) -> list[Step]:
     """The batch's recorded credentials, decrypted, and erasures, in order."""
     steps: list[Step] = []
     for event in events:
-        name = event_name(event)
-        if name == "LearnerStream.Erased":
-            steps.append((event.entry.get("learner", ""), None, None))  # type: ignore[attr-defined]
-        elif name == "LearnerStream.CredentialRecorded":
-            entry: dict[str, Any] = event.entry  # type: ignore[attr-defined]
+        if event.name == "LearnerStream.Erased":
+            steps.append((event.fields["entry"].get("learner", ""), None, None))
+        elif event.name == "LearnerStream.CredentialRecorded":
+            entry: dict[str, Any] = event.fields["entry"]
             learner = entry.get("learner", "")
-            steps.append((learner, entry, _content(context, learner, event.sealed)))  # type: ignore[attr-defined]
+            steps.append((learner, entry, _content(context, learner, event.fields["sealed"])))
     return steps
 
 

@@ -12,7 +12,8 @@ from typing import Any
 import orjson
 
 from ledger.streams import rfc3339
-from projections.runner import Context, ViewCursor, event_name
+from projections.events import Event
+from projections.runner import Context, ViewCursor
 
 ORGANISATION_EVENTS = {
     "Organisation.Registered",
@@ -62,15 +63,15 @@ class RegistryProjection:
     name = "registry"
     tables: tuple[str, ...] = ("view_organisations", "view_keys", "view_accreditations")
 
-    def project(self, view: ViewCursor, events: Sequence[object], context: Context) -> None:
+    def project(self, view: ViewCursor, events: Sequence[Event], context: Context) -> None:
         """Record the batch's registry changes, in order."""
         for event in events:
-            if event_name(event) in ORGANISATION_EVENTS:
+            if event.name in ORGANISATION_EVENTS:
                 self._record(view, event)
 
-    def _record(self, view: ViewCursor, event: object) -> None:
+    def _record(self, view: ViewCursor, event: Event) -> None:
         """Record one registry change."""
-        entry: dict[str, Any] = event.entry  # type: ignore[attr-defined]
+        entry: dict[str, Any] = event.fields["entry"]
         data, at, organisation = entry["data"], entry["recorded_at"], entry["organisation"]
         kind = entry["kind"]
         if kind == "organisation-registered":

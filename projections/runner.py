@@ -18,6 +18,7 @@ from ledger.errors import LedgerError, StorageUnavailable
 from ledger.sealing import DataKey
 from ledger.sql import SqlCursor, SqlStore
 from ledger.storage import LearnerKeyRow
+from projections.events import Event, EventReader
 
 NAMES = ("portfolio", "registry", "credential_index", "statistics")
 REBUILD_BATCH = 2000
@@ -128,12 +129,12 @@ class Context:
     opens (a second connection inside it would deadlock SQLite's pool).
     """
 
-    def __init__(self, keys: DataKeys, events: Sequence[object]) -> None:
+    def __init__(self, keys: DataKeys, events: Sequence[Event]) -> None:
         learners: set[str] = set()
         for event in events:
-            entry = getattr(event, "entry", None)
+            entry = event.fields.get("entry")
             learner = entry.get("learner") if isinstance(entry, dict) else None
-            if learner and hasattr(event, "sealed"):
+            if learner and "sealed" in event.fields:
                 learners.add(learner)
         # One query for the batch, not one per learner; a destroyed key is simply absent.
         self._keys: dict[str, DataKey] = keys.read(learners) if learners else {}
@@ -149,15 +150,10 @@ class Projection(Protocol):
     name: str
     tables: tuple[str, ...]
 
-    def project(self, view: ViewCursor, events: Sequence[object], context: Context) -> None:
+    def project(self, view: ViewCursor, events: Sequence[Event], context: Context) -> None:
         """Change the view for a batch of events, as applying them one by one in order would (most
         events change nothing); the runner commits it with the position the batch reached.
         """
-
-
-def event_name(event: object) -> str:
-    """`Aggregate.Event` of a domain event, e.g. `LearnerStream.CredentialRecorded`."""
-    return type(event).__qualname__
 
 
 class Projections:
@@ -169,6 +165,7 @@ class Projections:
         self.ledger = ledger
         self.store = store
         self.by_name = {projection.name: projection for projection in projections}
+        self.events = EventReader(ledger)
 
     def projection(self, name: str) -> Projection:
         """The projection called `name`."""
@@ -194,24 +191,21 @@ class Projections:
         try:
             if stop is not None and position >= stop:
                 return 0
-            notifications = self.ledger.recorder.select_notifications(
-                start=position + 1, limit=limit, stop=stop
-            )
-            if not notifications:
+            events = self.events.read(position + 1, limit, stop)
+            if not events:
                 return 0
-            events = [self.ledger.mapper.to_domain_event(notification) for notification in notifications]
             context = Context(keys, events)
             with self.store.writing() as view:
                 for now in view.positions(names, for_update=True).values():
                     if now != position:
-                        return len(notifications)  # another runner got there first; read again
+                        return len(events)  # another runner got there first; read again
                 # A follower's batch sends its statements in a pipeline; a larger batch's many rows go
                 # by COPY instead, which a pipeline cannot carry.
                 with view.pipelined() if len(events) <= PIPELINED else contextlib.nullcontext():
                     for projection in projections:
                         projection.project(view, events, context)
-                view.set_positions(names, notifications[-1].id)
-                return len(notifications)
+                view.set_positions(names, events[-1].position)
+                return len(events)
         except PersistenceError as error:
             raise StorageUnavailable(f"the views cannot be written: {error}") from error
 

@@ -6,7 +6,8 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from projections.runner import Context, ViewCursor, event_name
+from projections.events import Event
+from projections.runner import Context, ViewCursor
 
 
 @dataclass(frozen=True)
@@ -25,12 +26,12 @@ class StatisticsProjection:
     name = "statistics"
     tables: tuple[str, ...] = ("view_statistics",)
 
-    def project(self, view: ViewCursor, events: Sequence[object], context: Context) -> None:
+    def project(self, view: ViewCursor, events: Sequence[Event], context: Context) -> None:
         """Count the batch's recorded credentials: one upsert per issuer, kind and month."""
         added: Counter[tuple[str, str, str]] = Counter()
         for event in events:
-            if event_name(event) == "LearnerStream.CredentialRecorded":
-                entry = event.entry  # type: ignore[attr-defined]
+            if event.name == "LearnerStream.CredentialRecorded":
+                entry = event.fields["entry"]
                 added[entry["issuer"], entry["kind"], entry["recorded_at"][:7]] += 1
         view.run_many(
             "INSERT INTO {p}view_statistics AS s (issuer, kind, month, count) VALUES (?, ?, ?, ?) "
