@@ -1,8 +1,9 @@
 """Posting credentials: every check of DESIGN §2 and §3, then one transaction per batch.
 
-A batch is checked item by item against the registry and the learners' streams (including what
-earlier items of the same batch added); refused items leave nothing behind, accepted ones are
-saved together. A write conflict with another writer re-runs the whole batch from fresh state.
+A batch is checked item by item: first what reads nothing the batch changes (shape, issuer, key and
+signature: ledger/admission.py), then against the learners' streams and the credentials held
+(including what earlier items of the same batch added); refused items leave nothing behind,
+accepted ones are saved together. A write conflict with another writer re-runs the whole batch from fresh state.
 """
 
 from __future__ import annotations
@@ -11,46 +12,36 @@ import base64
 import secrets
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 import orjson
 from eventsourcing.domain import Aggregate
 
+from ledger.admission import Admission, Admitted
 from ledger.application import Ledger
-from ledger.credentials import Credential, parse_credential
+from ledger.credentials import Credential
 from ledger.errors import (
     CredentialIdReused,
-    CredentialTooLarge,
-    InvalidSignature,
     KeyCompromised,
     KeyNotValid,
-    KeyOfAnotherOrganisation,
     LearnerDataErased,
     LearnerErased,
     LedgerError,
     MalformedCredential,
     NotAccredited,
     UnknownCredential,
-    UnknownIssuer,
-    UnknownKey,
     WrongIssuer,
 )
-from ledger.indexes import CredentialClaim, KeyClaim, credential_claim_id, key_claim_id
+from ledger.indexes import CredentialClaim, credential_claim_id
 from ledger.learners import LearnerStream
 from ledger.receipts import PostResult, Receipt, with_signature
 from ledger.registry import Organisation
 from ledger.sealing import DataKey, SealBroken
 from ledger.streams import rfc3339
-from verification.canonical import parse_json
-from verification.data_integrity import verify_parsed_proof
 from verification.entries import commitment, entry_hash
-from verification.errors import BadSignature, KeyFormatError, MalformedJSON
 from verification.keys import VerifyKey
-
-MAX_FUTURE = timedelta(days=366)
-"""How far ahead of receipt a credential's validFrom may be (an offer for next year, not 2999)."""
 
 
 def post_credential(ledger: Ledger, document: object) -> Receipt:
@@ -70,9 +61,12 @@ def post_batch(ledger: Ledger, documents: Sequence[object]) -> list[PostResult]:
         batch = _Batch(ledger)
         batch.prefetch(documents)
         results.clear()
-        for document in documents:
+        for outcome in Admission(ledger, batch.now).admit_all(documents):
+            if isinstance(outcome, LedgerError):
+                results.append(outcome)
+                continue
             try:
-                results.append(batch.add(document))
+                results.append(batch.add(outcome))
             except LedgerError as error:
                 results.append(error)
         return batch.changed()
@@ -90,7 +84,6 @@ class _Batch:
     def __init__(self, ledger: Ledger) -> None:
         self.ledger = ledger
         self.now = ledger.clock()
-        self.organisations: dict[str, Organisation | None] = {}
         self.streams: dict[str, LearnerStream] = {}
         self.keys: dict[str, DataKey] = {}
         self.claims: dict[str, CredentialClaim] = {}
@@ -128,19 +121,9 @@ class _Batch:
         streams = [stream for stream in self.streams.values() if stream.pending_events]
         return [*streams, *(claim for claim in self.claims.values() if claim.pending_events)]
 
-    def add(self, document: object) -> Receipt:
-        """Check one credential and, when every check passes, record it in memory."""
-        credential = parse_credential(self._as_json(document), self.ledger.max_credential_bytes)
-        if credential.valid_from > self.now + MAX_FUTURE:
-            raise MalformedCredential(
-                f"validFrom {rfc3339(credential.valid_from)} is more than a year in the future"
-            )
-        organisation = self._issuer(credential.issuer)
-        key = self._signing_key(credential, organisation)
-        try:
-            verify_parsed_proof(credential.document, credential.proof, VerifyKey.from_multibase(key))
-        except BadSignature as error:
-            raise InvalidSignature(f"the proof does not verify: {error}") from error
+    def add(self, admitted: Admitted) -> Receipt:
+        """Check one admitted credential against the batch and, when every check passes, record it."""
+        credential, organisation, key = admitted.credential, admitted.organisation, admitted.key
         stream = self._stream(credential.learner)
         existing = self._claim(credential.id)
         if existing is not None:
@@ -155,51 +138,6 @@ class _Batch:
                 f"{scope} at {rfc3339(credential.valid_from)}"
             )
         return self._record(credential, stream, key)
-
-    def _as_json(self, document: object) -> object:
-        if not isinstance(document, bytes | str):
-            return document
-        raw = document.encode() if isinstance(document, str) else document
-        if len(raw) > self.ledger.max_credential_bytes:
-            raise CredentialTooLarge(
-                f"the credential is {len(raw)} bytes; the limit is {self.ledger.max_credential_bytes}"
-            )
-        try:
-            return parse_json(raw)
-        except MalformedJSON as error:
-            raise MalformedCredential(f"not a JSON credential: {error}") from error
-
-    def _issuer(self, did: str) -> Organisation:
-        if did not in self.organisations:
-            try:
-                self.organisations[did] = self.ledger.organisation_by_did(did)
-            except UnknownIssuer:
-                self.organisations[did] = None
-        organisation = self.organisations[did]
-        if organisation is None:
-            raise UnknownIssuer(f"no registered organisation has the DID {did}")
-        return organisation
-
-    def _signing_key(self, credential: Credential, organisation: Organisation) -> str:
-        method = credential.proof.verification_method
-        controller, _, key = method.partition("#")
-        if controller != credential.issuer or not key:
-            raise MalformedCredential(
-                f"proof.verificationMethod must be the issuer's DID and key, "
-                f"'{credential.issuer}#z6Mk…', got {method!r}"
-            )
-        if key in organisation.keys:
-            return key
-        try:
-            VerifyKey.from_multibase(key)
-        except KeyFormatError as error:
-            raise UnknownKey(f"{key!r} is not an Ed25519 Multikey: {error}") from error
-        holder = self.ledger.find(key_claim_id(key), KeyClaim)
-        if holder is not None:
-            raise KeyOfAnotherOrganisation(
-                f"key {key} belongs to {holder.organisation}, not to the issuer {organisation.slug}"
-            )
-        raise UnknownKey(f"key {key} is not registered to any organisation")
 
     def _check_key_window(self, organisation: Organisation, key: str, valid_from: datetime) -> None:
         record = organisation.keys[key]

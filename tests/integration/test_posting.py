@@ -344,3 +344,27 @@ def test_a_batch_records_the_good_and_refuses_the_bad(
     assert event_count(ledger) - before == 8
     for who in learners:
         assert ledger.read_stream(who).findings == []
+
+
+def test_a_batch_refuses_bad_signatures_in_every_chunk_as_one_post_would(
+    ledger: Ledger, exam_body: Issuer, learner: str
+) -> None:
+    """Signatures are verified a chunk at a time on the worker thread; each refusal is the one a
+    single post gives, wherever it falls, and the good credentials around it are recorded."""
+    documents = [
+        examples.sign(examples.assessment(exam_body.did, learner, result=f"R{number}"), exam_body.key)
+        for number in range(70)
+    ]
+    bad = {0, 31, 32, 45, 69}
+    for number in bad:
+        documents[number]["credentialSubject"]["result"] = "A**"
+    alone = {number: refused(ledger, documents[number], errors.InvalidSignature) for number in (0, 45)}
+    results = post_batch(ledger, documents)
+    for number, result in enumerate(results):
+        if number in bad:
+            assert type(result) is errors.InvalidSignature, (number, result)
+            assert str(result) == str(alone.get(number, result))
+        else:
+            assert not isinstance(result, errors.LedgerError), (number, result)
+    assert ledger.read_stream(learner).findings == []
+    assert len(ledger.read_stream(learner).items) == 1 + len(documents) - len(bad)
