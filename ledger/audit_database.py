@@ -7,34 +7,23 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Iterable
-from dataclasses import replace
-from typing import Any, cast
 from uuid import UUID
 
 import orjson
-from eventsourcing.persistence import Notification, PersistenceError, StoredEvent
+from eventsourcing.persistence import Notification, StoredEvent
 
 from ledger.application import Ledger
+from ledger.audit_claims import ClaimReader
+from ledger.audit_decoding import EventDecoder, Members
 from ledger.audit_entries import BoundedCache
 from ledger.audit_report import Tally
 from ledger.audit_rows import LogRows, integration_state, read_notifications
-from ledger.audit_source import Anchor, EntryHashes, Integration, Opening, Record, Recorded, Row
-from ledger.errors import LearnerDataErased, LedgerError, StorageUnavailable
-from ledger.indexes import (
-    CredentialClaim,
-    ErasureClaim,
-    KeyClaim,
-    UlnClaim,
-    credential_claim_id,
-    erasure_claim_id,
-    key_claim_id,
-    uln_claim_id,
-)
-from ledger.learners import ERASURE
+from ledger.audit_source import EntryHashes, Integration, Opening, Record, Recorded, Row
+from ledger.errors import LearnerDataErased, LedgerError
+from ledger.indexes import CredentialClaim, credential_claim_id
 from ledger.log_store import TileHashSource
 from ledger.sealing import DataKey, SealBroken
 from ledger.sql import SqlStore
-from ledger.storage import LedgerRecorder
 from ledger.streams import Entry, urn, uuid_of
 from verification.canonical import canonical_json
 from verification.errors import VerificationError
@@ -62,6 +51,8 @@ class DatabaseSource:
         self.origin = ledger.tlog.signer.origin
         self.verifier = ledger.tlog.signer.verifier
         self.store = SqlStore(ledger.recorder, ledger.tlog.store.schema, LogRows)
+        self.decoder = EventDecoder(ledger.mapper)
+        self.claims = ClaimReader(ledger)
         self.keys: BoundedCache[str, DataKey | Opening] = BoundedCache(4096)
         """Recently used data keys (or why a learner has none)."""
 
@@ -89,24 +80,12 @@ class DatabaseSource:
             if str(row.topic).startswith(LEARNER_TOPIC)
         )
         found = [
-            self._record(row, stream, self._decode(row)) for row, stream in zip(rows, streams, strict=True)
+            self._record(row, stream, self.decoder.members(row))
+            for row, stream in zip(rows, streams, strict=True)
         ]
-        records = [record for record in found if record is not None]
-        wanted = [self._claim_wanted(record) for record in records]
-        claims = self._find_many([want[0] for want in wanted if want is not None])
-        return [
-            record if want is None else replace(record, anchor=_anchor(claims, *want))
-            for record, want in zip(records, wanted, strict=True)
-        ], after
+        return self.claims.anchored([record for record in found if record is not None]), after
 
-    def _decode(self, stored: Notification) -> object:
-        """The stored event as a domain event, or the exception decoding it raised."""
-        try:
-            return self.ledger.mapper.to_domain_event(stored)
-        except Exception as error:  # a tampered row can fail anywhere in the library's decoding
-            return error
-
-    def _record(self, stored: Notification, stream: str, event: object) -> Record | None:
+    def _record(self, stored: Notification, stream: str, members: Members) -> Record | None:
         """The entry a stored event carries, opened (not yet anchored); None for events that carry
         none (index claims).
         """
@@ -114,12 +93,12 @@ class DatabaseSource:
         version = stored.originator_version if isinstance(stored.originator_version, int) else 0
         learner = topic.startswith(LEARNER_TOPIC)
         ident = stored.id
-        if not isinstance(event, Exception) and version < 1:
-            event = ValueError(f"its place in its stream is {stored.originator_version!r}")
-        if isinstance(event, Exception):
-            problem = f"stored event {ident} does not parse: {event}"
+        if not isinstance(members, Exception) and version < 1:
+            members = ValueError(f"its place in its stream is {stored.originator_version!r}")
+        if isinstance(members, Exception):
+            problem = f"stored event {ident} does not parse: {members}"
             return Record(ident, stream, version, learner, None, problem) if carries_entry(topic) else None
-        entry = getattr(event, "entry", None)
+        entry, sealed = members
         if entry is None and not carries_entry(topic):
             return None
         if not isinstance(entry, dict):
@@ -130,7 +109,7 @@ class DatabaseSource:
             hashes = EntryHashes.of(canonical_json(entry))
         except VerificationError as error:
             return Record(ident, stream, version, learner, None, f"the entry has no canonical form: {error}")
-        opening = self._open(stream, getattr(event, "sealed", None)) if learner else None
+        opening = self._open(stream, sealed) if learner else None
         return Record(ident, stream, version, learner, entry, None, opening, None, hashes)
 
     def entry_before(self, stream: str, version: int) -> tuple[int | None, Entry | None]:
@@ -142,7 +121,7 @@ class DatabaseSource:
         before = self.ledger.recorder.select_events(ident, lte=version - 1, desc=True, limit=1)
         if not before:
             return None, None
-        return before[0].originator_version, _stored_entry(self.ledger, before[0])
+        return before[0].originator_version, _stored_entry(self.decoder, before[0])
 
     def entries_before(self, wanted: list[tuple[str, int]]) -> dict[tuple[str, int], Entry | None]:
         """The entry at version - 1 of each (stream, version), read in one query (chunked)."""
@@ -160,7 +139,7 @@ class DatabaseSource:
         for row in rows:
             ident, version = UUID(str(row["originator_id"])), int(row["originator_version"])
             stored = StoredEvent(ident, version, row["topic"], bytes(row["state"]))
-            found[urn(ident), version + 1] = _stored_entry(self.ledger, stored)
+            found[urn(ident), version + 1] = _stored_entry(self.decoder, stored)
         return found
 
     def recorded(self, credential: str) -> Recorded | None:
@@ -171,7 +150,8 @@ class DatabaseSource:
                 return None
             stream = uuid_of(claim.learner)
             stored = self.ledger.recorder.select_events(stream, gt=claim.seq - 1, lte=claim.seq)
-            entry = getattr(self.ledger.mapper.to_domain_event(stored[0]), "entry", None) if stored else None
+            members = self.decoder.members(stored[0]) if stored else None
+            entry = members[0] if isinstance(members, tuple) else None
         except LedgerError:
             raise
         except Exception:  # a tampered claim or entry: the caller reports the credential as not held
@@ -233,66 +213,6 @@ class DatabaseSource:
         except (SealBroken, ValueError, KeyError, TypeError) as error:
             return Opening(problem=str(error) or type(error).__name__)
 
-    def _claim_wanted(self, record: Record) -> tuple[UUID, type[Any], str] | None:
-        """The index claim that pins this entry (its id, class and what it is on), if its kind has one."""
-        entry, opening = record.entry, record.opening
-        if entry is None:
-            return None
-        kind = entry.get("kind")
-        if kind == ERASURE:
-            learner = str(entry.get("learner"))
-            return erasure_claim_id(learner), ErasureClaim, "the learner's erasure"
-        if opening is None:
-            return _key_claim(entry) if kind == "key-added" else None
-        if kind != "registration":
-            name = entry.get("credential")
-            return credential_claim_id(str(name)), CredentialClaim, f"credential {name}"
-        if not isinstance(opening.content, dict):
-            return None
-        digest = self.ledger.master_key.uln_digest(str(opening.content.get("uln"))).hex()
-        return uln_claim_id(digest), UlnClaim, "the learner's ULN"
-
-    def _find_many(self, claim_ids: list[UUID]) -> dict[UUID, object]:
-        """Claims rebuilt from their events, read in one query: each the claim, or the exception
-        rebuilding it raised (a tampered event can fail anywhere in decoding); ids with none absent.
-
-        As Ledger.find_many, without project_aggregate's runtime Protocol check on every event
-        (a fifth of the time an audit spent reading a page).
-        """
-        if not claim_ids:
-            return {}
-        try:
-            stored = cast(LedgerRecorder, self.ledger.recorder).select_events_of(claim_ids)
-        except PersistenceError as error:
-            raise StorageUnavailable(f"the event store cannot be read: {error}") from error
-        found: dict[UUID, object] = {}
-        for claim_id, events in stored.items():
-            try:
-                claim: Any = None
-                for stored_event in events:
-                    claim = self.ledger.mapper.to_domain_event(stored_event).mutate(claim)  # type: ignore[attr-defined]
-                found[claim_id] = claim
-            except Exception as error:  # reported as the claim not parsing
-                found[claim_id] = error
-        return found
-
-
-def _key_claim(entry: Entry) -> tuple[UUID, type[Any], str]:
-    """The claim on the key an organisation's key-added entry adds."""
-    data = entry.get("data")
-    key = data.get("key") if isinstance(data, dict) else None
-    return key_claim_id(str(key)), KeyClaim, f"key {key}"
-
-
-def _anchor(claims: dict[UUID, object], claim_id: UUID, kind: type[Any], what: str) -> Anchor:
-    """The claim read with the page, as an Anchor (None fields when there is none of that kind)."""
-    read = claims.get(claim_id)
-    if isinstance(read, Exception):
-        return Anchor(what, None, f"the index claim on {what} does not parse: {read}")
-    if not isinstance(read, kind):
-        return Anchor(what, None)
-    return Anchor(what, {name: value for name, value in vars(read).items() if not name.startswith("_")})
-
 
 def _stream_urn(originator_id: UUID | str) -> str:
     if isinstance(originator_id, UUID):
@@ -303,10 +223,13 @@ def _stream_urn(originator_id: UUID | str) -> str:
         return str(originator_id)
 
 
-def _stored_entry(ledger: Ledger, stored: StoredEvent) -> Entry | None:
+def _stored_entry(decoder: EventDecoder, stored: StoredEvent) -> Entry | None:
     """The entry of a stored event read back (already audited, or before the range), or None."""
+    members = decoder.members(stored)
+    if isinstance(members, Exception):
+        return None
+    entry = members[0]
     try:
-        entry = getattr(ledger.mapper.to_domain_event(stored), "entry", None)
         canonical_json(entry)
     except Exception:  # reported where the audit reads that row in its own place
         return None

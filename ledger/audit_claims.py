@@ -1,0 +1,118 @@
+"""The index claims behind a page of an audit's records (ledger/indexes.py), read in one query and
+attached to each record as its Anchor (ledger/audit_anchors.py checks them).
+"""
+
+from __future__ import annotations
+
+from typing import Any, cast
+from uuid import UUID
+
+from eventsourcing.persistence import PersistenceError
+
+from ledger.application import Ledger
+from ledger.audit_source import Anchor, Record
+from ledger.errors import StorageUnavailable
+from ledger.indexes import (
+    CredentialClaim,
+    ErasureClaim,
+    KeyClaim,
+    UlnClaim,
+    credential_claim_id,
+    erasure_claim_id,
+    key_claim_id,
+    uln_claim_id,
+)
+from ledger.learners import ERASURE
+from ledger.storage import LedgerRecorder
+from ledger.streams import Entry
+
+
+class ClaimReader:
+    """Finds the index claim that pins each entry of a page, for the ledger's own database."""
+
+    def __init__(self, ledger: Ledger) -> None:
+        self.ledger = ledger
+
+    def anchored(self, records: list[Record]) -> list[Record]:
+        """The records, each with the claim behind it (when its kind has one), read in one query."""
+        wanted = [self._claim_wanted(record) for record in records]
+        claims = self._find_many([want[0] for want in wanted if want is not None])
+        return [
+            record if want is None else _anchored(record, _anchor(claims, *want))
+            for record, want in zip(records, wanted, strict=True)
+        ]
+
+    def _claim_wanted(self, record: Record) -> tuple[UUID, type[Any], str] | None:
+        """The index claim that pins this entry (its id, class and what it is on), if its kind has one."""
+        entry, opening = record.entry, record.opening
+        if entry is None:
+            return None
+        kind = entry.get("kind")
+        if kind == ERASURE:
+            learner = str(entry.get("learner"))
+            return erasure_claim_id(learner), ErasureClaim, "the learner's erasure"
+        if opening is None:
+            return _key_claim(entry) if kind == "key-added" else None
+        if kind != "registration":
+            name = entry.get("credential")
+            return credential_claim_id(str(name)), CredentialClaim, f"credential {name}"
+        if not isinstance(opening.content, dict):
+            return None
+        digest = self.ledger.master_key.uln_digest(str(opening.content.get("uln"))).hex()
+        return uln_claim_id(digest), UlnClaim, "the learner's ULN"
+
+    def _find_many(self, claim_ids: list[UUID]) -> dict[UUID, object]:
+        """Claims rebuilt from their events, read in one query: each the claim, or the exception
+        rebuilding it raised (a tampered event can fail anywhere in decoding); ids with none absent.
+
+        As Ledger.find_many, without project_aggregate's runtime Protocol check on every event
+        (a fifth of the time an audit spent reading a page).
+        """
+        if not claim_ids:
+            return {}
+        try:
+            stored = cast(LedgerRecorder, self.ledger.recorder).select_events_of(claim_ids)
+        except PersistenceError as error:
+            raise StorageUnavailable(f"the event store cannot be read: {error}") from error
+        found: dict[UUID, object] = {}
+        for claim_id, events in stored.items():
+            try:
+                claim: Any = None
+                for stored_event in events:
+                    claim = self.ledger.mapper.to_domain_event(stored_event).mutate(claim)  # type: ignore[attr-defined]
+                found[claim_id] = claim
+            except Exception as error:  # reported as the claim not parsing
+                found[claim_id] = error
+        return found
+
+
+def _key_claim(entry: Entry) -> tuple[UUID, type[Any], str]:
+    """The claim on the key an organisation's key-added entry adds."""
+    data = entry.get("data")
+    key = data.get("key") if isinstance(data, dict) else None
+    return key_claim_id(str(key)), KeyClaim, f"key {key}"
+
+
+def _anchor(claims: dict[UUID, object], claim_id: UUID, kind: type[Any], what: str) -> Anchor:
+    """The claim read with the page, as an Anchor (None fields when there is none of that kind)."""
+    read = claims.get(claim_id)
+    if isinstance(read, Exception):
+        return Anchor(what, None, f"the index claim on {what} does not parse: {read}")
+    if not isinstance(read, kind):
+        return Anchor(what, None)
+    return Anchor(what, {name: value for name, value in vars(read).items() if not name.startswith("_")})
+
+
+def _anchored(record: Record, anchor: Anchor) -> Record:
+    """The record with the index claim behind it (as dataclasses.replace, without its overhead)."""
+    return Record(
+        record.notification_id,
+        record.stream,
+        record.version,
+        record.learner,
+        record.entry,
+        record.problem,
+        record.opening,
+        anchor,
+        record.hashes,
+    )
