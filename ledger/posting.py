@@ -3,7 +3,8 @@
 A batch is checked item by item: first what reads nothing the batch changes (shape, issuer, key and
 signature: ledger/admission.py), then against the learners' streams and the credentials held
 (including what earlier items of the same batch added); refused items leave nothing behind,
-accepted ones are saved together. A write conflict with another writer re-runs the whole batch from fresh state.
+accepted ones are saved together. A write conflict with another writer re-runs the whole batch
+from fresh state.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from __future__ import annotations
 import base64
 import secrets
 from collections.abc import Sequence
-from dataclasses import replace
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -36,7 +36,7 @@ from ledger.errors import (
 )
 from ledger.indexes import CredentialClaim, credential_claim_id
 from ledger.learners import LearnerStream
-from ledger.receipts import PostResult, Receipt, with_signature
+from ledger.receipts import PostResult, Receipt, signed_results
 from ledger.registry import Organisation
 from ledger.sealing import DataKey, SealBroken
 from ledger.streams import rfc3339
@@ -72,10 +72,7 @@ def post_batch(ledger: Ledger, documents: Sequence[object]) -> list[PostResult]:
         return batch.changed()
 
     position = ledger.commit(build).position
-    return [
-        replace(with_signature(ledger, result), position=position) if isinstance(result, Receipt) else result
-        for result in results
-    ]
+    return signed_results(ledger, results, position)
 
 
 class _Batch:

@@ -3,12 +3,17 @@ promise to integrate it into the log."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from concurrent.futures import Future
+from dataclasses import dataclass
 
 from ledger.errors import LedgerError
 from ledger.store import LedgerStore
 from ledger.streams import Entry
-from verification.statements import sign_receipt
+from verification import statements
+from verification.note import sign_note
+
+CHUNK = 32
+"""Receipts signed per task on the worker thread."""
 
 
 @dataclass(frozen=True)
@@ -28,19 +33,43 @@ class Receipt:
 PostResult = Receipt | LedgerError
 
 
-def with_signature(ledger: LedgerStore, receipt: Receipt) -> Receipt:
-    """The receipt with the ledger's signature over the entry hash, position and time."""
+def signed_results(ledger: LedgerStore, results: list[PostResult], position: int) -> list[PostResult]:
+    """Each receipt with the ledger's signature and the write's `position`; refusals as they are.
+
+    Each note's text is formatted (and checked) here, and signed a chunk at a time on the ledger's
+    worker thread (`sign_receipt` in two halves), so the Ed25519 signing, in libsodium without the
+    GIL, overlaps the formatting of the next chunk.
+    """
     signer = ledger.log_signer
-    if signer is None:
-        return receipt
-    entry = receipt.entry
-    note = sign_receipt(
-        signer.origin,
-        receipt.entry_hash,
-        entry["learner"],
-        entry["seq"],
-        entry["recorded_at"],
-        signer_name=signer.name,
-        seed=signer.seed,
-    )
-    return replace(receipt, signed=note)
+    answered = list(results)
+    tasks: list[tuple[list[int], Future[list[str]]]] = []
+    indexes: list[int] = []
+    texts: list[str] = []
+    for index, result in enumerate(results):
+        if not isinstance(result, Receipt):
+            continue
+        if signer is None:
+            answered[index] = Receipt(result.entry, result.entry_hash, result.duplicate, None, position)
+            continue
+        entry = result.entry
+        statement = statements.Receipt(
+            signer.origin, result.entry_hash, entry["learner"], entry["seq"], entry["recorded_at"]
+        )
+        indexes.append(index)
+        texts.append(statements.format_receipt(statement))
+        if len(texts) == CHUNK:
+            tasks.append((indexes, ledger.worker().submit(_sign_all, texts, signer.name, signer.seed)))
+            indexes, texts = [], []
+    if texts and signer is not None:
+        tasks.append((indexes, ledger.worker().submit(_sign_all, texts, signer.name, signer.seed)))
+    for done, task in tasks:
+        for index, note in zip(done, task.result(), strict=True):
+            receipt = results[index]
+            assert isinstance(receipt, Receipt)
+            answered[index] = Receipt(receipt.entry, receipt.entry_hash, receipt.duplicate, note, position)
+    return answered
+
+
+def _sign_all(texts: list[str], name: str, seed: bytes) -> list[str]:
+    """Each text signed as a note (run on the worker thread)."""
+    return [sign_note(text, name, seed) for text in texts]

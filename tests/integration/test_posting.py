@@ -11,9 +11,11 @@ import pytest
 from ledger import errors, examples
 from ledger.application import Ledger
 from ledger.posting import post_batch, post_credential
+from ledger.receipts import Receipt
 from tests.conftest import Issuer, register_issuer
 from verification.errors import VerificationError
 from verification.keys import SigningKey
+from verification.statements import sign_receipt
 
 
 def event_count(ledger: Ledger) -> int:
@@ -368,3 +370,31 @@ def test_a_batch_refuses_bad_signatures_in_every_chunk_as_one_post_would(
             assert not isinstance(result, errors.LedgerError), (number, result)
     assert ledger.read_stream(learner).findings == []
     assert len(ledger.read_stream(learner).items) == 1 + len(documents) - len(bad)
+
+
+def test_each_receipt_is_the_note_sign_receipt_makes(ledger: Ledger, exam_body: Issuer, learner: str) -> None:
+    """Receipts are formatted here and signed on the worker thread: the notes are exactly
+    `sign_receipt`'s (Ed25519 is deterministic), each with the write's position."""
+    documents = [
+        examples.sign(examples.assessment(exam_body.did, learner, result=f"R{number}"), exam_body.key)
+        for number in range(40)
+    ]
+    signer = ledger.log_signer
+    assert signer is not None
+    results = post_batch(ledger, documents)
+    positions = set()
+    for result in results:
+        assert isinstance(result, Receipt)
+        entry = result.entry
+        assert result.signed == sign_receipt(
+            signer.origin,
+            result.entry_hash,
+            entry["learner"],
+            entry["seq"],
+            entry["recorded_at"],
+            signer_name=signer.name,
+            seed=signer.seed,
+        )
+        positions.add(result.position)
+    assert len(positions) == 1
+    assert positions.pop() > 0
