@@ -70,36 +70,25 @@ class EventReader:
         return [self._decoded(row["id"], row["topic"], bytes(row["state"])) for row in rows]
 
     def _decoded(self, position: int, topic: str, state: bytes) -> Event:
-        """The event a stored row holds (through the mapper when the fast path might differ)."""
+        """The event a stored row holds: parsed by orjson when its only transcoded value (its only
+        `"_type_"`) is the timestamp, decoded as the mapper decodes it, and it has no escape (a `\\u`
+        could spell one; a byte is quicker to look for than two); else decoded by the mapper.
+        """
         known = self._classes.get(topic)
         if known is None:
             kind = resolve_topic(topic)
             known = self._classes[topic] = (kind.__qualname__, getattr(kind, "class_version", 1) == 1)
         name, unversioned = known
-        fields = self._fields(state) if unversioned else None
-        if fields is not None:
-            return Event(position, name, fields)
+        if unversioned and state.count(_TRANSCODED) == 1 and _ESCAPE not in state:
+            try:
+                fields = orjson.loads(state)
+                stamp = fields["timestamp"]
+                if len(stamp) == 2 and "class_version" not in fields:
+                    fields["timestamp"] = self._transcodings[stamp["_type_"]].decode(stamp["_data_"])
+                    return Event(position, name, fields)
+            except Exception:  # noqa: S110 (not a dict, not transcoded, refused: the mapper's to judge)
+                pass
         return self._mapped(self._ledger.recorder.select_notifications(start=position, limit=1)[0])
-
-    def _fields(self, state: bytes) -> dict[str, Any] | None:
-        """The state's fields as the mapper decodes them, or None to leave it to the mapper: the only
-        transcoded value (the only `"_type_"`) must be the timestamp, decoded as the mapper does.
-        """
-        fields = _parsed(state)
-        if not isinstance(fields, dict) or "class_version" in fields:
-            return None
-        stamp = fields.get("timestamp")
-        if not isinstance(stamp, dict) or len(stamp) != 2 or "_data_" not in stamp:
-            return None
-        name = stamp.get("_type_")
-        transcoding = self._transcodings.get(name) if isinstance(name, str) else None
-        if transcoding is None:
-            return None
-        try:
-            fields["timestamp"] = transcoding.decode(stamp["_data_"])
-        except Exception:  # the mapper raises its own error for it
-            return None
-        return fields
 
     def _mapped(self, notification: Notification) -> Event:
         """The event as the library's mapper decodes it."""
@@ -108,16 +97,3 @@ class EventReader:
         fields = dict(vars(event))
         del fields["originator_id"], fields["originator_version"]
         return Event(notification.id, type(event).__qualname__, fields)
-
-
-def _parsed(state: bytes) -> object:
-    """The stored JSON parsed by orjson; None unless it has exactly one `"_type_"` (a transcoded
-    value's) and no escape (a `\\u` could spell one; one byte is quicker to look for than two), or
-    when orjson refuses it (NaN, say).
-    """
-    if state.count(_TRANSCODED) != 1 or _ESCAPE in state:
-        return None
-    try:
-        return orjson.loads(state)
-    except orjson.JSONDecodeError:
-        return None
