@@ -9,7 +9,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from verification.canonical import canonical_json, parse_json
+import orjson
+
+from verification.canonical import canonical_json, exact_json, parse_json
 from verification.errors import (
     CanonicalizationError,
     MalformedBundle,
@@ -96,11 +98,7 @@ def read_bundle(value: object) -> tuple[Bundle, CanonicalForms]:
         )
     credential = _object(document["credential"], "credential")
     credential_bytes = _canonical(credential, "credential")
-    registry, registry_bytes = _registry(document["registry"])
-    try:
-        issuer_registry = fold_registry([item.entry for item in registry])
-    except MalformedRegistry as error:
-        raise MalformedBundle(f"registry: {error}") from None
+    registry, registry_bytes, issuer_registry = _read_registry(document["registry"])
     status = document["status"]
     if not isinstance(status, str) or not status:
         raise MalformedBundle("status must be the signed status note, as text")
@@ -242,6 +240,35 @@ def _registry(value: object) -> tuple[tuple[RegistryItem, ...], tuple[bytes, ...
 # entries with the same tlog-proof texts. A TlogProof is immutable and parsing is a function of
 # the text, so a remembered parse is the parse; refusals are not remembered.
 _parse_registry_proof = functools.lru_cache(maxsize=64)(parse_tlog_proof)
+
+
+def _read_registry(value: object) -> tuple[tuple[RegistryItem, ...], tuple[bytes, ...], RegistryState]:
+    """_registry and the state it replays to; for a registry of exact JSON types, remembered by its text."""
+    if type(value) is not list or (text := exact_json(value)) is None:
+        items, forms = _registry(value)
+        return items, forms, _fold(items)
+    forms, proofs, state = _remembered_registry(text)
+    entries = (item["entry"] for item in value)  # equal to those read, so the caller's own dicts
+    return tuple(map(RegistryItem, entries, proofs)), forms, state.copy()
+
+
+def _read_registry_text(text: bytes) -> tuple[tuple[bytes, ...], tuple[TlogProof, ...], RegistryState]:
+    items, forms = _registry(orjson.loads(text))
+    return forms, tuple(item.proof for item in items), _fold(items)
+
+
+# The registry is the part of a bundle that is the same in every bundle of one issuer against one
+# checkpoint, and the dearest to read. Reading it is a function of its value, and exact_json's text
+# is one value of exact types; canonical forms and proofs are immutable, and the state is copied
+# out. Refusals are not remembered.
+_remembered_registry = functools.lru_cache(maxsize=16)(_read_registry_text)
+
+
+def _fold(items: Sequence[RegistryItem]) -> RegistryState:
+    try:
+        return fold_registry([item.entry for item in items])
+    except MalformedRegistry as error:
+        raise MalformedBundle(f"registry: {error}") from None
 
 
 def _consistency(value: object) -> dict[int, tuple[bytes, ...]]:

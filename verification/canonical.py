@@ -72,6 +72,20 @@ def canonical_json(value: object) -> bytes:
     return _canonical_pure(value)
 
 
+def exact_json(value: object) -> bytes | None:
+    """JSON text that only values equal to this one, with the same exact types throughout, give; or None.
+
+    For values of exact dicts with str keys, lists, strs, bools, None and safe ints, which are
+    the values canonical_json reads fastest; None for any other, which is then keyed by no text.
+    """
+    if not _plain(value):
+        return None
+    try:
+        return orjson.dumps(value)
+    except orjson.JSONEncodeError:
+        return None  # a lone surrogate, or a key not exactly a str
+
+
 def _plain(value: object) -> bool:
     """Whether value holds only exact dicts, lists, strs, bools, None and ints within the limits,
     no container MAX_DEPTH or more levels down, and only ASCII str keys.

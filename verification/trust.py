@@ -101,6 +101,20 @@ class RegistryState:
         """True when some accreditation covers `kind` and `scope` at `instant`."""
         return any(item.covers(kind, scope, instant) for item in self.accreditations)
 
+    def copy(self) -> RegistryState:
+        """A copy whose keys, accreditations and history can change without changing this one."""
+        return RegistryState(
+            self.organisation,
+            self.slug,
+            self.did,
+            self.kind,
+            dict(self.keys),
+            list(self.accreditations),
+            self.name,
+            self.seq,
+            list(self.history),
+        )
+
 
 def fold_registry(entries: Sequence[Mapping[str, Any]]) -> RegistryState:
     """Replay an organisation's stream entries, in order, into its registry state.

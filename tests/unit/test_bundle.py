@@ -596,6 +596,46 @@ def test_remembered_registry_proofs_read_as_fresh_ones() -> None:
             parse_bundle(broken)
 
 
+class _Text(str):
+    """A str subclass: equal to its text, but not of a type exact_json keys."""
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "refused"),
+    [
+        (("registry", 2, "entry", "data", "validUntil"), float("nan"), "float nan refused"),
+        (("registry", 2, "entry", "data", "kinds"), ("enrolment", "award"), "kinds must be a list"),
+        (("registry", 0, "entry", "seq"), 1.0, "float 1.0 refused"),
+        (("registry", 0, "entry", "seq"), True, "seq must be a whole number"),
+        (("registry", 0, "entry", "kind"), _Text("organisation-registered"), None),
+        (("registry", 1, "entry", "data", "key"), "z6Mk" + "1" * 44, None),
+    ],
+)
+def test_remembered_registries_read_as_fresh_ones(
+    path: tuple[Any, ...], value: object, refused: str | None
+) -> None:
+    # Registries are read through a small cache keyed by their exact JSON text: an equal one reads
+    # equal, with the bundle's own entries and a state of its own, and one differing in value or
+    # only in type (a NaN for a null, a tuple for a list, 1.0 or True for 1) is read afresh, every time.
+    first = parse_bundle(GOOD.bundle)
+    changed = replaced(GOOD.bundle, path, value)
+    for _ in range(2):
+        again = copy.deepcopy(GOOD.bundle)
+        parsed = parse_bundle(again)
+        assert parsed == first
+        assert parsed.registry[0].entry is again["registry"][0]["entry"]
+        parsed.issuer_registry.keys.clear()
+        parsed.issuer_registry.history.append("changed by a caller")
+        if refused is not None:
+            with pytest.raises(MalformedBundle, match=refused):
+                parse_bundle(changed)
+            continue
+        state = parse_bundle(changed).issuer_registry
+        assert state.keys.keys() == {changed["registry"][1]["entry"]["data"]["key"]}
+        assert state.history == [item["entry"]["kind"] for item in changed["registry"]]
+    assert parse_bundle(GOOD.bundle) == first
+
+
 def test_remembered_registry_inclusions_answer_as_fresh_ones() -> None:
     # Registry inclusion answers are remembered by (leaf, index, size, hashes, root): after the
     # good bundle passes, a changed registry entry or checkpoint must still fail, every time.

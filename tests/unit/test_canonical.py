@@ -16,6 +16,7 @@ from verification.canonical import (
     _check,
     _RefusalError,
     canonical_json,
+    exact_json,
     parse_json,
 )
 from verification.errors import CanonicalizationError, MalformedJSON
@@ -346,3 +347,14 @@ def test_canonical_json_equals_checking_every_value_first_when_deep_or_shared() 
     wide = {"a": [list(range(100))] * 200}
     for value in (shared, deep, [deep], {"k": deep}, wide):
         assert _outcome(canonical_json, value) == _outcome(_reference_canonical, value)
+
+
+def test_exact_json_keys_only_values_of_exact_json_types() -> None:
+    # Equal texts must mean equal values of the same types: anything a type could tell apart is None.
+    class Text(str):
+        pass
+
+    value = {"b": [1, True, None, "x"], "a": {"c": -(2**53) + 1}}
+    assert exact_json(value) == b'{"b":[1,true,null,"x"],"a":{"c":-9007199254740991}}'
+    for other in ([1.0], [float("nan")], (1,), [Text("x")], {Text("a"): 1}, {1: 2}, [2**53], ["\ud800"]):
+        assert exact_json(other) is None
