@@ -180,14 +180,14 @@ def _registry_in_log(
                 f"The issuer's registry entry {entry.get('seq')} is proven against another checkpoint: "
                 "the key and accreditation checks cannot be relied on.",
             )
-        canonical = canonical_of(position)
-        if not _included(leaf_hash(canonical), proof.index, checkpoint.size, proof.hashes, checkpoint.root):
+        leaf, digest = _hashes(canonical_of(position))
+        if not _included(leaf, proof.index, checkpoint.size, proof.hashes, checkpoint.root):
             return failed(
                 name,
                 f"The issuer's registry entry {entry.get('seq')} is not in the ledger's log as shown: "
                 "the key and accreditation checks cannot be relied on.",
             )
-        hashes.append(hashlib.sha256(canonical).hexdigest())  # entry_hash(entry)
+        hashes.append(digest)
     breaks = check_hashed_chain(entries, hashes, stream_field="organisation")
     if breaks:
         return failed(
@@ -204,6 +204,20 @@ def _registry_in_log(
         f"All {len(entries)} of the issuer's registry entries as of this checkpoint are in the ledger's log, "
         "in an unbroken chain, as the ledger's signed status statement confirms.",
     )
+
+
+def _hashes(canonical: bytes) -> tuple[bytes, str]:
+    """The leaf hash and the hex entry hash (entry_hash) of an entry's RFC 8785 bytes."""
+    return (_remembered_hashes if type(canonical) is bytes else _hash)(canonical)
+
+
+def _hash(canonical: bytes) -> tuple[bytes, str]:
+    return leaf_hash(canonical), hashlib.sha256(canonical).hexdigest()
+
+
+# The registry entries of every bundle of one issuer are the same, and read_bundle hands out the
+# same canonical bytes objects for them (whose hash Python keeps), so these are remembered.
+_remembered_hashes = functools.lru_cache(maxsize=64)(_hash)
 
 
 def _included(leaf: bytes, index: int, size: int, hashes: Sequence[bytes], root: bytes) -> bool:
