@@ -66,7 +66,7 @@ class EventReader:
             notifications = self._ledger.recorder.select_notifications(start=start, limit=limit, stop=stop)
             return [self._mapped(notification) for notification in notifications]
         with self._store.reading() as cursor:
-            rows = cursor.rows(self._statement, (start, _LAST if stop is None else stop, limit))
+            rows = cursor.binary_rows(self._statement, (start, _LAST if stop is None else stop, limit))
         return [self._decoded(row["id"], row["topic"], bytes(row["state"])) for row in rows]
 
     def _decoded(self, position: int, topic: str, state: bytes) -> Event:
