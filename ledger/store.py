@@ -22,9 +22,10 @@ from eventsourcing.application import (
     project_aggregate,
 )
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import PersistenceError, RecordConflictError, StoredEvent
+from eventsourcing.persistence import Mapper, PersistenceError, RecordConflictError, StoredEvent
 
 from ledger.errors import LedgerError, StorageUnavailable, StreamConflict
+from ledger.event_mapper import LedgerMapper
 from ledger.master_keys import MasterKeyRing
 from ledger.sealing import MasterKey
 from ledger.storage import LedgerRecorder
@@ -82,6 +83,10 @@ class LedgerStore(Application[UUID]):
         """Learners' erasure requests and their decisions, attached by `bootstrap.open_ledger`."""
         self._worker: ThreadPoolExecutor | None = None
         self._worker_lock = threading.Lock()
+
+    def construct_mapper(self) -> Mapper[UUID]:
+        """The library's mapper, but posting's two events encoded with orjson (the same bytes)."""
+        return self.factory.mapper(transcoder=self.construct_transcoder(), mapper_class=LedgerMapper)
 
     def worker(self) -> ThreadPoolExecutor:
         """The ledger's one worker thread, started on first use: for C calls that release the GIL
