@@ -26,6 +26,7 @@ from ledger.application import Ledger
 from ledger.audit_database import DatabaseSource
 from ledger.audit_entries import EntryAuditor
 from ledger.audit_log import LogAuditor
+from ledger.audit_pages import PageReader, pool_size
 from ledger.audit_projections import ProjectionViews, compare_projections
 from ledger.audit_report import CHECKS, AuditReport, Finding, Tally
 from ledger.audit_since import check_since
@@ -44,6 +45,7 @@ def audit(
     projections: ProjectionViews | None = None,
     progress: Callable[[int], None] = lambda _: None,
     page: int = 1000,
+    workers: int | None = None,
 ) -> AuditReport:
     """Audit the ledger: every stream, entry, leaf and checkpoint (or a range), and the views if given.
 
@@ -52,12 +54,14 @@ def audit(
 
     `since_checkpoint` is a signed checkpoint note the auditor saved: its signature is verified, the
     ledger's newest checkpoint is proved consistent with it, and only the leaves after it are
-    audited. `progress` is called with the number of entries audited after each page. Tampered data
+    audited. `progress` is called with the number of entries audited after each page. `workers`
+    processes examine commitments and proofs beside the audit (ledger/audit_pages.py; by default one
+    a core for a large audit, none for a small one); the report is the same. Tampered data
     is reported as findings, never raised; a database that cannot be read raises StorageUnavailable.
     """
     if from_size is not None and since_checkpoint is not None:
         raise ValueError("give from_size or since_checkpoint, not both")
-    if page < 1 or (from_size or 0) < 0 or (to_size is not None and to_size < 0):
+    if page < 1 or (workers or 0) < 0 or (from_size or 0) < 0 or (to_size is not None and to_size < 0):
         raise ValueError("page must be positive and sizes must not be negative")
     if projections is not None and not isinstance(ledger, Ledger):
         raise ValueError("the projections can only be compared on the ledger's own database")
@@ -71,6 +75,7 @@ def audit(
             projections=projections,
             progress=progress,
             page=page,
+            workers=workers,
         )
     except PersistenceError as error:
         raise StorageUnavailable(f"the ledger's database cannot be read: {error}") from error
@@ -86,6 +91,7 @@ def _audit(
     projections: ProjectionViews | None,
     progress: Callable[[int], None],
     page: int,
+    workers: int | None,
 ) -> AuditReport:
     tally = Tally()
     state = source.integration(tally)
@@ -113,21 +119,34 @@ def _audit(
         entries.replay_registry_before(cursor, page)
     if start <= state.size:
         log.begin(saved)
-    while cursor <= head and (to_size is None or position < to_size):
-        records, cursor = source.records(cursor, head, page=page, registry_only=False, tally=tally)
-        entries.read_before(records)
-        audited = 0
-        for record in records:
-            item = entries.decode(record)
-            if to_size is not None and position >= to_size:
-                break
-            if position < start:
-                entries.skip(item)
-            else:
-                entries.check(item, log.match(position, item))
-                audited += 1
-            position += 1
-        progress(audited)
+    reader = PageReader(source, head, page, pool_size(stop - start) if workers is None else workers)
+    try:
+        upcoming = reader.read(cursor) if cursor <= head and (to_size is None or position < to_size) else None
+        while upcoming is not None:
+            current, upcoming = upcoming, None
+            tally.findings += current.tally.findings  # what reading it found, in reading order
+            tally.counted.update(current.tally.counted)
+            records = current.records
+            # Read (and hand to the workers) the next page now, if the loop will reach it.
+            if current.after <= head and (to_size is None or position + len(records) < to_size):
+                upcoming = reader.read(current.after)
+            entries.read_before(records)
+            audited = 0
+            for record, examined in zip(records, current.examined(), strict=True):
+                item = entries.decode(record)
+                if to_size is not None and position >= to_size:
+                    break
+                if position < start:
+                    entries.skip(item)
+                else:
+                    entries.check(item, log.match(position, item), examined)
+                    audited += 1
+                position += 1
+            progress(audited)
+    except BaseException:  # Ctrl-C or an error: the workers are stopped at once
+        reader.close(at_once=True)
+        raise
+    reader.close()
     log.finish(state.frontier, later=to_size is None)
     if projections is not None and ledger is not None:
         covered["projection_positions"] = compare_projections(ledger, projections, tally, page)

@@ -9,12 +9,12 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
+from ledger.audit_examine import Examined
 from ledger.audit_report import Place, Tally
 from ledger.audit_source import Recorded
 from ledger.streams import Entry, rfc3339
-from verification.data_integrity import verify_proof
 from verification.errors import MalformedRegistry, VerificationError
-from verification.issuer_checks import credential_issuer, signing_key_of
+from verification.issuer_checks import credential_issuer
 from verification.keys import VerifyKey
 from verification.trust import (
     SCOPED_KINDS,
@@ -77,28 +77,31 @@ class IssuerAuditor:
         self.find_recorded = find_recorded
         self._names: dict[bytes, tuple[str, str]] = {}
 
-    def names(self, key: VerifyKey) -> tuple[str, str]:
+    def names(self, raw: bytes) -> tuple[str, str]:
         """A key's Multikey and did:key method, remembered (base58 in Python is slow; keys are few)."""
-        if key.raw not in self._names:
+        if raw not in self._names:
             if len(self._names) >= 4096:
                 self._names.clear()
-            self._names[key.raw] = (key.multibase, key.verification_method)
-        return self._names[key.raw]
+            key = VerifyKey(raw)
+            self._names[raw] = (key.multibase, key.verification_method)
+        return self._names[raw]
 
-    def check(self, entry: Entry, document: Mapping[str, Any], place: Place) -> None:
-        """Proof, entry fields, key window and compromise, accreditation (or the status rule)."""
+    def check(self, entry: Entry, document: Mapping[str, Any], place: Place, examined: Examined) -> None:
+        """Proof (as `examined` found it), entry fields, key window and compromise, accreditation (or
+        the status rule).
+        """
         issuer = credential_issuer(document)
         self.tally.count("issuer-proofs")
-        try:
-            controller, key = signing_key_of(document)
-            verify_proof(document, key)
-        except VerificationError as error:
+        if examined.key is None:
             self.tally.at(
-                place, "issuer-proof", f"the credential's eddsa-jcs-2022 proof does not verify: {error}"
+                place,
+                "issuer-proof",
+                f"the credential's eddsa-jcs-2022 proof does not verify: {examined.proof_problem}",
             )
             _check_fields(self.tally, entry, document, None, place)
             return
-        multibase, method = self.names(key)
+        controller = examined.controller
+        multibase, method = self.names(examined.key)
         _check_fields(self.tally, entry, document, method, place)
         if controller != issuer:
             self.tally.at(place, "issuer-key", f"signed on behalf of {controller}, not its issuer {issuer}")
@@ -133,7 +136,7 @@ class IssuerAuditor:
         except VerificationError as error:
             self.tally.at(place, "issuer-key", f"the entry's key is not a did:key: {error}")
             return
-        record, _ = self._key_record(entry.get("issuer"), self.names(key)[0], place)
+        record, _ = self._key_record(entry.get("issuer"), self.names(key.raw)[0], place)
         if record is not None:
             self._check_window(record, None, parse_instant(entry.get("recorded_at")), place)
 

@@ -67,8 +67,10 @@ def scene(backend: Backend, ledger: Ledger) -> Iterator[Scene]:
 
 
 def remote(client: TestClient, scene: Scene) -> AuditReport:
-    """The audit through the API with the auditor's token (page 2: paging is exercised)."""
-    return audit(HttpSource("http://testserver", scene.auditor, http=client), page=2)
+    """The audit through the API with the auditor's token (page 2: paging is exercised), with worker
+    processes examining the credentials (the local audits it is compared with have none).
+    """
+    return audit(HttpSource("http://testserver", scene.auditor, http=client), page=2, workers=2)
 
 
 def verdict(report: AuditReport) -> tuple[list[tuple[Any, ...]], dict[str, int]]:
@@ -166,7 +168,7 @@ def test_ranges_and_incremental_audits_give_the_same_verdict_remotely(
     source = HttpSource("http://testserver", scene.auditor, http=client)
     saved = scene.attacker.run("SELECT note FROM log_checkpoints ORDER BY size LIMIT 1")[0][0]
     for options in ({"from_size": 3, "to_size": 7}, {"since_checkpoint": saved}):
-        external = audit(source, page=3, **options)
+        external = audit(source, page=3, workers=2, **options)
         assert external.ok, external.findings
         assert verdict(external) == verdict(audit(scene.ledger, page=3, **options))
     edit_entry_field(scene)  # an entry in the part the saved checkpoint already covered

@@ -191,6 +191,13 @@ def snapshot(views: Projections) -> dict[str, list[dict[str, Any]]]:
 # -- a clean ledger --------------------------------------------------------------------------------
 
 
+def audited(ledger: Ledger, **options: Any) -> AuditReport:
+    """The audit's report, which must be the same when worker processes examine the credentials."""
+    report = audit(ledger, workers=0, **options)
+    assert audit(ledger, workers=2, **options).to_json() == report.to_json()
+    return report
+
+
 def test_a_clean_ledger_has_no_findings_and_every_count_right(
     backend: Backend, ledger: Ledger, exam_body: Issuer, university: Issuer, employer: Issuer, learner: str
 ) -> None:
@@ -206,6 +213,9 @@ def test_a_clean_ledger_has_no_findings_and_every_count_right(
     assert expected["entries"] == registry + 2 + expected["credentials"]
     assert report.counted["projection-rows"] == sum(len(rows) for rows in before.values())
     assert sum(seen) == expected["entries"] and len(seen) > 3  # paged, with progress per page
+    pooled: list[int] = []  # with workers: the same report, and progress as each page is checked
+    assert audit(ledger, progress=pooled.append, page=7, workers=2).counted == audit(ledger).counted
+    assert pooled == seen
     assert snapshot(views) == before  # the live views were only read
     # A live view changed behind the projections' back is a finding naming the row.
     revoked = next(row for row in before["view_credentials"] if row["status"] == "revoked")
@@ -224,7 +234,7 @@ def test_an_erased_learner_is_counted_not_reported(
     posted(ledger, examples.sign(examples.enrolment(university.did, learner), university.key))
     checkpoint(ledger)
     tamper(backend, "DELETE FROM learner_keys WHERE learner_id = ?", (learner,))  # as erasure does
-    report = audit(ledger)
+    report = audited(ledger)
     assert report.ok, report.findings
     assert (report.counted["erased-streams"], report.counted["erased-entries"]) == (1, 2)
     assert "commitments" not in report.counted and report.counted["entries"] == report.counted["leaves"]
@@ -251,7 +261,7 @@ def test_a_restored_data_key_of_an_erased_learner_is_found(
         "INSERT INTO learner_keys (learner_id, wrapped_key, master_key_id) VALUES (?, ?, ?)",
         (row.learner_id, row.wrapped_key, row.master_key_id),
     )
-    report = audit(ledger)
+    report = audited(ledger)
     details = [finding.detail for finding in found(report, "erasure")]
     assert details == ["the stream ends in an erasure, but the learner's data key exists"]
     assert found(report, "erasure")[0].stream == learner
@@ -272,7 +282,7 @@ def test_an_erasure_claim_naming_another_request_is_found(
         "UPDATE {events} SET state = ? WHERE {id} = ?",
         (rows[0].state.replace(request.encode(), other.encode()), rows[0].id),
     )
-    report = audit(ledger)
+    report = audited(ledger)
     assert any(
         f"the index claims this erasure for {learner} and urn:uuid:{other}" in finding.detail
         for finding in found(report, "chain")
@@ -288,7 +298,7 @@ def test_an_entry_after_an_erasure_is_found(ledger: Ledger, university: Issuer, 
     stream.erase(forged)  # a rogue operator's code, skipping the erasure store's checks
     ledger.save(stream)
     ledger.tlog.integrate_all()
-    report = audit(ledger)
+    report = audited(ledger)
     details = [finding.detail for finding in found(report, "chain") if finding.stream == learner]
     assert any(detail.startswith("an entry follows the learner's erasure") for detail in details), details
 
@@ -331,7 +341,7 @@ def test_a_range_audit_covers_its_leaves_and_chains_from_before_it(
         posted(ledger, examples.sign(examples.enrolment(university.did, learner), university.key))
         checkpoint(ledger)
     size = ledger.tlog.state().size
-    report = audit(ledger, from_size=4, to_size=size - 1)
+    report = audited(ledger, from_size=4, to_size=size - 1)
     assert report.ok, report.findings
     assert report.counted["leaves"] == report.counted["entries"] == size - 5
     assert report.counted["checkpoints"] == 2  # the last checkpoint is of size `size`, beyond the range
@@ -351,7 +361,7 @@ def test_a_range_audit_covers_its_leaves_and_chains_from_before_it(
     state["entry"]["recorded_at"] = "1999-01-01T00:00:00.000000Z"
     tamper(backend, "UPDATE {events} SET state = ? WHERE {id} = ?", (orjson.dumps(state), notification))
     third = leaf_index(ledger, learner, 3)
-    ranged = audit(ledger, from_size=third, to_size=third + 1)
+    ranged = audited(ledger, from_size=third, to_size=third + 1)
     assert [(f.check, f.stream, f.seq, f.leaf_index) for f in ranged.findings] == [
         ("chain", learner, 3, third)
     ]
@@ -370,7 +380,7 @@ def test_an_incremental_audit_checks_only_what_came_after_a_saved_checkpoint(
         *(examples.sign(examples.enrolment(university.did, learner), university.key) for _ in range(3)),
     )
     size = checkpoint(ledger)
-    report = audit(ledger, since_checkpoint=saved.note)
+    report = audited(ledger, since_checkpoint=saved.note)
     assert report.ok, report.findings
     assert report.counted["leaves"] == report.counted["entries"] == 3 == size - saved.size
     assert report.counted["checkpoints"] == 1 and report.covered["since_size"] == saved.size
@@ -404,7 +414,7 @@ def test_a_changed_entry_is_named_by_stream_seq_and_leaf(
     notification, state = stored(ledger, learner, 2)
     state["entry"]["kind"] = "award"
     tamper(backend, "UPDATE {events} SET state = ? WHERE {id} = ?", (orjson.dumps(state), notification))
-    report = audit(ledger)
+    report = audited(ledger)
     changed, after = leaf_index(ledger, learner, 2), leaf_index(ledger, learner, 3)
     assert {(f.check, f.stream, f.seq, f.leaf_index) for f in report.findings} == {
         ("log-leaf", learner, 2, changed),  # the leaf no longer hashes the entry
@@ -421,7 +431,7 @@ def test_a_deleted_leaf_is_missing_and_later_roots_cannot_be_recomputed(
     checkpoint(ledger)
     index = leaf_index(ledger, learner, 2)
     tamper(backend, "DELETE FROM log_leaves WHERE leaf_index = ?", (index,))
-    report = audit(ledger)
+    report = audited(ledger)
     assert [(f.stream, f.seq, f.leaf_index) for f in found(report, "log-missing")] == [(learner, 2, index)]
     assert found(report, "checkpoint-root") and not found(report, "chain")
 
@@ -436,7 +446,7 @@ def test_a_forged_checkpoint_note_fails_its_signature(
     body = Checkpoint(ledger.tlog.signer.origin, size, stored_root.root)
     forged = sign_checkpoint(body, ledger.tlog.signer.name, seed)
     tamper(backend, "UPDATE log_checkpoints SET note = ? WHERE size = ?", (forged, size))
-    report = audit(ledger)
+    report = audited(ledger)
     assert [finding.check for finding in report.findings] == ["checkpoint-signature"]
     assert f"size {size}" in report.findings[0].detail
 
@@ -459,7 +469,7 @@ def test_rows_that_do_not_parse_are_findings_never_errors(
     if backend.name == "sqlite":  # PostgreSQL's uuid column cannot hold a garbled id
         garbled, _ = stored(ledger, learner, 3)
         tamper(backend, "UPDATE {events} SET originator_id = 'garbled' WHERE {id} = ?", (garbled,))
-    report = audit(ledger, page=4)
+    report = audited(ledger, page=4)
     unreadable = found(report, "unreadable")
     assert (learner, 2) in [(f.stream, f.seq) for f in unreadable]
     assert any(f.leaf_index == leaf_index(ledger, learner, 3) for f in unreadable)
@@ -516,7 +526,7 @@ def test_the_issuer_rules_are_checked_as_the_registry_stood(
     )
     record_directly(ledger, learner, examples.sign(revocation, university.key), university.key)
     checkpoint(ledger)
-    report = audit(ledger)
+    report = audited(ledger)
     assert [(f.check, f.seq) for f in report.findings] == [
         ("accreditation", 3),
         ("issuer-proof", 4),
