@@ -73,6 +73,8 @@ from verification.trust import RegistryState, credential_kind, parse_instant
 
 __all__ = ["Bundle", "RegistryItem", "assemble_bundle", "credential_summary", "parse_bundle", "verify_bundle"]
 
+# A Check is immutable, so the one pass whose sentence never changes serves every report.
+_WELL_FORMED = passed("bundle-format", "The bundle is complete and well formed.")
 _NOUNS = {
     "enrolment": "enrolment",
     "assessment": "assessment result",
@@ -111,7 +113,7 @@ def verify_bundle(
     registry = parsed.registry
     status_check, status = check_status(parsed.status, verifiers, checkpoint, parsed.credential.get("id"))
     checks = [
-        passed("bundle-format", "The bundle is complete and well formed."),
+        _WELL_FORMED,
         checkpoint_check,
         signature_check,
         key_check,
@@ -136,18 +138,20 @@ def verify_bundle(
     optional = set()
     if last_seen is None:
         optional.add("consistency-with-last-seen")
-    if credential_kind(parsed.credential) == "status":
+    kind = credential_kind(parsed.credential)
+    if kind == "status":
         optional.add("issuer-accredited")
     now = now or datetime.now(UTC)
     now = now if now.tzinfo is not None else now.replace(tzinfo=UTC)
     notes = [*([later] if later else []), *_expiry(parsed.credential, now)]
-    headline = _headline(parsed.credential, parsed.entry, parsed.issuer_registry)
+    headline = _headline(parsed.credential, kind, parsed.entry, parsed.issuer_registry)
     return Report.decide(checks, optional, headline, checkpoint, notes)
 
 
-def _headline(document: Mapping[str, Any], entry: Mapping[str, Any], registry: RegistryState) -> str:
-    """The verdict for a credential that passed: what it says, who issued it, when, when recorded."""
-    kind = credential_kind(document)
+def _headline(
+    document: Mapping[str, Any], kind: str | None, entry: Mapping[str, Any], registry: RegistryState
+) -> str:
+    """The verdict for a credential of `kind` that passed: what it says, who issued it, when recorded."""
     subject = document.get("credentialSubject")
     subject = subject if isinstance(subject, Mapping) else {}
     if kind == "status":

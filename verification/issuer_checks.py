@@ -32,6 +32,12 @@ KIND_PLURALS = {
     "status": "corrections and revocations",
 }
 _UNSIGNED = "Not checked: the credential's signature did not verify."
+# The passes whose sentence never changes: a Check is immutable, so one serves every report.
+_SIGNATURE_VALID = passed("proof-signature", "The issuer's signature on the credential is valid.")
+_NO_COMPROMISE = passed("key-not-compromised", "No compromise of the signing key has been reported.")
+_COMMITTED = passed(
+    "commitment-matches-entry", "The credential is exactly the one the ledger recorded in this entry."
+)
 
 
 @dataclass(frozen=True)
@@ -80,16 +86,17 @@ def check_proof_signature(document: Mapping[str, Any]) -> tuple[Check, SignedCre
         verify_parsed_proof(document, proof, key)
     except VerificationError:
         return failed(name, "This credential was changed after it was signed: do not rely on it."), None
+    kind = credential_kind(document)
     signed = SignedCredential(
         document=document,
         controller=controller,
         key=key,
         issuer=credential_issuer(document),
         valid_from=parse_instant(document.get("validFrom")),
-        kind=credential_kind(document),
-        scope=credential_scope(document),
+        kind=kind,
+        scope=credential_scope(document) if kind in SCOPED_KINDS else None,  # None for the others
     )
-    return passed(name, "The issuer's signature on the credential is valid."), signed
+    return _SIGNATURE_VALID, signed
 
 
 def check_key_bound(
@@ -157,7 +164,7 @@ def check_key_not_compromised(
         return not_checked(name, _UNSIGNED if signed is None else "Not checked: no key or issue date."), None
     at = record.compromised_at
     if at is None:
-        return passed(name, "No compromise of the signing key has been reported."), None
+        return _NO_COMPROMISE, None
     if at <= signed.valid_from:
         return failed(
             name,
@@ -238,23 +245,25 @@ def check_canonical_commitment(
             name,
             f"The ledger entry's {', '.join(disagreements)} do not match the credential: do not rely on it.",
         )
-    return passed(name, "The credential is exactly the one the ledger recorded in this entry.")
+    return _COMMITTED
 
 
 def _recorded_fields(
     document: Mapping[str, Any], signed: SignedCredential | None = None
 ) -> dict[str, object]:
     """What the ledger writes into an entry about a credential (ledger/posting.py)."""
+    if signed is not None and signed.document is not document:
+        signed = None  # what it read is of another document
     subject = document.get("credentialSubject")
     fields: dict[str, object] = {
         "credential": document.get("id"),
-        "issuer": credential_issuer(document),
+        "issuer": credential_issuer(document) if signed is None else signed.issuer,
         "learner": subject.get("id") if isinstance(subject, Mapping) else None,
-        "kind": credential_kind(document),
+        "kind": credential_kind(document) if signed is None else signed.kind,
     }
     if fields["kind"] == "status" and isinstance(subject, Mapping):
         fields["kind"] = "correction" if "supersedes" in subject else "revocation"
-    if signed is not None and signed.document is document:
+    if signed is not None:
         fields["key"] = signed.key.verification_method
         return fields
     try:
