@@ -9,8 +9,7 @@ inside libsodium, so on two cores the signatures cost the batch almost no time o
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from concurrent.futures import Future
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -28,6 +27,7 @@ from ledger.errors import (
 from ledger.indexes import KeyClaim, key_claim_id
 from ledger.registry import Organisation
 from ledger.streams import rfc3339
+from ledger.worker_tasks import Chunked
 from verification.canonical import parse_json
 from verification.data_integrity import signing_input, verify_parsed_proof
 from verification.errors import BadSignature, KeyFormatError, MalformedJSON
@@ -35,9 +35,6 @@ from verification.keys import VerifyKey
 
 MAX_FUTURE = timedelta(days=366)
 """How far ahead of receipt a credential's validFrom may be (an offer for next year, not 2999)."""
-CHUNK = 32
-"""Signatures verified per task on the worker thread: enough to make a task's overhead small, few
-enough that the worker starts while the main thread is still parsing."""
 
 _Signature = tuple[VerifyKey, bytes, bytes]
 """A key, the message it must have signed (the proof's hashData) and the signature."""
@@ -61,29 +58,25 @@ class Admission:
         self.now = now
         self.organisations: dict[str, Organisation | None] = {}
 
-    def admit_all(self, documents: Sequence[object]) -> list[Admitted | LedgerError]:
-        """Each item admitted, or the refusal it meets first; signatures verified on the worker."""
+    def admit_all(self, documents: Sequence[object]) -> Iterator[Admitted | LedgerError]:
+        """Each item admitted, or the refusal it meets first, in order; signatures verified on the
+        worker, each item given as soon as its chunk's verifications are done."""
         outcomes: list[Admitted | LedgerError] = []
-        chunk: list[tuple[int, _Signature]] = []
-        tasks: list[tuple[list[tuple[int, _Signature]], Future[list[bool]]]] = []
+        signatures: Chunked[_Signature, bool] = Chunked(self.ledger.worker(), _verify_all)
         for document in documents:
             try:
                 admitted, signature = self._admit(document)
             except LedgerError as error:
                 outcomes.append(error)
                 continue
-            chunk.append((len(outcomes), signature))
             outcomes.append(admitted)
-            if len(chunk) == CHUNK:
-                tasks.append((chunk, self.ledger.worker().submit(_verify_all, [job for _, job in chunk])))
-                chunk = []
-        if chunk:
-            tasks.append((chunk, self.ledger.worker().submit(_verify_all, [job for _, job in chunk])))
-        for done, task in tasks:
-            for (index, _), valid in zip(done, task.result(), strict=True):
-                if not valid:
-                    outcomes[index] = _recheck(outcomes[index])
-        return outcomes
+            signatures.add(signature)
+        verdicts = signatures.results()
+        for outcome in outcomes:
+            if isinstance(outcome, Admitted) and not next(verdicts):
+                yield _recheck(outcome)
+            else:
+                yield outcome
 
     def _admit(self, document: object) -> tuple[Admitted, _Signature]:
         credential = parse_credential(self._as_json(document), self.ledger.max_credential_bytes)
@@ -148,11 +141,9 @@ def _verify_all(signatures: list[_Signature]) -> list[bool]:
     return [key.verify(message, signature) for key, message, signature in signatures]
 
 
-def _recheck(outcome: Admitted | LedgerError) -> Admitted | LedgerError:
+def _recheck(outcome: Admitted) -> Admitted | LedgerError:
     """A credential whose signature the worker refused, verified again here to raise the refusal
     exactly as posting always has."""
-    if isinstance(outcome, LedgerError):
-        return outcome
     credential = outcome.credential
     try:
         verify_parsed_proof(credential.document, credential.proof, VerifyKey.from_multibase(outcome.key))

@@ -3,17 +3,15 @@ promise to integrate it into the log."""
 
 from __future__ import annotations
 
-from concurrent.futures import Future
+import functools
 from dataclasses import dataclass
 
 from ledger.errors import LedgerError
 from ledger.store import LedgerStore
 from ledger.streams import Entry
+from ledger.worker_tasks import Chunked
 from verification import statements
 from verification.note import sign_note
-
-CHUNK = 32
-"""Receipts signed per task on the worker thread."""
 
 
 @dataclass(frozen=True)
@@ -37,36 +35,30 @@ def signed_results(ledger: LedgerStore, results: list[PostResult], position: int
     """Each receipt with the ledger's signature and the write's `position`; refusals as they are.
 
     Each note's text is formatted (and checked) here, and signed a chunk at a time on the ledger's
-    worker thread (`sign_receipt` in two halves), so the Ed25519 signing, in libsodium without the
-    GIL, overlaps the formatting of the next chunk.
+    worker thread (`sign_receipt` in two halves: ledger/worker_tasks.py), so the Ed25519 signing,
+    in libsodium without the GIL, overlaps the formatting of the next chunk.
     """
     signer = ledger.log_signer
     answered = list(results)
-    tasks: list[tuple[list[int], Future[list[str]]]] = []
-    indexes: list[int] = []
-    texts: list[str] = []
+    if signer is None:
+        for index, result in enumerate(results):
+            if isinstance(result, Receipt):
+                answered[index] = Receipt(result.entry, result.entry_hash, result.duplicate, None, position)
+        return answered
+    notes = Chunked(ledger.worker(), functools.partial(_sign_all, name=signer.name, seed=signer.seed))
+    signed: list[int] = []
     for index, result in enumerate(results):
-        if not isinstance(result, Receipt):
-            continue
-        if signer is None:
-            answered[index] = Receipt(result.entry, result.entry_hash, result.duplicate, None, position)
-            continue
-        entry = result.entry
-        statement = statements.Receipt(
-            signer.origin, result.entry_hash, entry["learner"], entry["seq"], entry["recorded_at"]
-        )
-        indexes.append(index)
-        texts.append(statements.format_receipt(statement))
-        if len(texts) == CHUNK:
-            tasks.append((indexes, ledger.worker().submit(_sign_all, texts, signer.name, signer.seed)))
-            indexes, texts = [], []
-    if texts and signer is not None:
-        tasks.append((indexes, ledger.worker().submit(_sign_all, texts, signer.name, signer.seed)))
-    for done, task in tasks:
-        for index, note in zip(done, task.result(), strict=True):
-            receipt = results[index]
-            assert isinstance(receipt, Receipt)
-            answered[index] = Receipt(receipt.entry, receipt.entry_hash, receipt.duplicate, note, position)
+        if isinstance(result, Receipt):
+            entry = result.entry
+            statement = statements.Receipt(
+                signer.origin, result.entry_hash, entry["learner"], entry["seq"], entry["recorded_at"]
+            )
+            notes.add(statements.format_receipt(statement))
+            signed.append(index)
+    for index, note in zip(signed, notes.results(), strict=True):
+        receipt = results[index]
+        assert isinstance(receipt, Receipt)
+        answered[index] = Receipt(receipt.entry, receipt.entry_hash, receipt.duplicate, note, position)
     return answered
 
 
