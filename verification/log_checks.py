@@ -25,6 +25,7 @@ from verification.tlog_proof import TlogProof
 
 NO_CHECKPOINT = "Not checked: the ledger's checkpoint could not be verified."
 """The sentence of a check that needs the checkpoint when the checkpoint did not verify."""
+_ONLY_BYTES = frozenset((bytes,))
 
 
 def read_trusted_keys(keys: Sequence[Verifier | str] | str) -> tuple[list[Verifier], list[str]]:
@@ -222,7 +223,7 @@ _remembered_hashes = functools.lru_cache(maxsize=64)(_hash)
 
 def _included(leaf: bytes, index: int, size: int, hashes: Sequence[bytes], root: bytes) -> bool:
     """Whether verify_inclusion accepts the leaf; remembered for exactly typed values."""
-    exact = type(hashes) is tuple and all(type(node) is bytes for node in hashes)
+    exact = type(hashes) is tuple and set(map(type, hashes)) <= _ONLY_BYTES
     if exact and type(leaf) is type(root) is bytes and type(index) is type(size) is int:
         return _remembered_inclusion(leaf, index, size, hashes, root)
     return _inclusion(leaf, index, size, hashes, root)

@@ -125,11 +125,27 @@ def test_the_checkpoint_is_everything_after_the_first_blank_line() -> None:
 
 @pytest.mark.parametrize(
     ("index", "hashes", "note"),
-    [(-1, (), NOTE), (2**64 - 1, (), NOTE), (0, (b"short",), NOTE), (0, (), ""), (0, (HASH,) * 65, NOTE)],
+    [
+        (-1, (), NOTE),
+        (2**64 - 1, (), NOTE),
+        (0, (b"short",), NOTE),
+        (0, (HASH, bytearray(HASH)), NOTE),
+        (0, [HASH, HASH + b"!"], NOTE),
+        (0, (), ""),
+        (0, (HASH,) * 65, NOTE),
+    ],
 )
 def test_proof_values_are_checked(index: int, hashes: tuple[bytes, ...], note: str) -> None:
     with pytest.raises(MalformedTlogProof):
         TlogProof(index, hashes, note)
+
+
+def test_proof_hashes_may_be_any_bytes_of_the_right_length() -> None:
+    class Node(bytes):
+        pass
+
+    assert TlogProof(0, (HASH, Node(HASH)), NOTE).hashes == (HASH, HASH)
+    assert TlogProof(0, [HASH], NOTE).hashes == [HASH]  # type: ignore[arg-type]
 
 
 def test_non_text_is_refused() -> None:
