@@ -35,7 +35,12 @@ class EventDecoder:
         self.timestamps = (
             transcoder.names.get(_TIMESTAMP_TYPE) if isinstance(transcoder, JSONTranscoder) else None
         )
-        self.plain = mapper.cipher is None and mapper.compressor is None and self.timestamps is not None
+        self.plain = (
+            mapper.cipher is None
+            and mapper.compressor is None
+            and self.timestamps is not None
+            and type(mapper).to_domain_event is Mapper.to_domain_event  # what _fast reproduces
+        )
         self._topics: dict[tuple[str, type], bool] = {}
 
     def members(self, stored: StoredEvent) -> Members:
