@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 from uuid import UUID
@@ -13,9 +14,10 @@ from verification.entries import GENESIS, entry_hash
 Entry = dict[str, Any]
 
 
+@functools.lru_cache(maxsize=4096)
 def urn(identifier: UUID) -> str:
     """The `urn:uuid:` form of an aggregate id."""
-    return f"urn:uuid:{identifier}"
+    return f"urn:uuid:{identifier}"  # remembered: UUID.__str__ is Python, and a batch repeats streams
 
 
 def uuid_of(urn_text: str) -> UUID:
@@ -25,6 +27,13 @@ def uuid_of(urn_text: str) -> UUID:
 
 def rfc3339(instant: datetime) -> str:
     """An instant as RFC 3339 UTC with microseconds and a `Z`, the form entries record."""
+    # Remembered: every entry of a batch is recorded at the batch's one instant. `fold` is part of
+    # the key because two times of one zone compare equal whatever their fold.
+    return _rfc3339(instant, instant.fold)
+
+
+@functools.lru_cache(maxsize=64)
+def _rfc3339(instant: datetime, _fold: int) -> str:
     return instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 

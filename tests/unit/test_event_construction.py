@@ -76,3 +76,18 @@ def test_claim_builds_the_event_the_constructor_would() -> None:
         key: value for key, value in vars(constructed).items() if key not in ("_created_on", "_modified_on")
     }
     assert ours_state == theirs_state
+
+
+def test_rfc3339_remembers_nothing_it_should_not() -> None:
+    """Equal instants in other zones, and the two readings of a time a clock shows twice."""
+    from zoneinfo import ZoneInfo
+
+    from ledger.streams import rfc3339
+
+    london = ZoneInfo("Europe/London")
+    first = datetime(2026, 10, 25, 1, 30, tzinfo=london)
+    second = first.replace(fold=1)
+    assert rfc3339(first) == "2026-10-25T00:30:00.000000Z"
+    assert rfc3339(second) == "2026-10-25T01:30:00.000000Z"
+    utc = datetime(2026, 10, 25, 0, 30, tzinfo=UTC)
+    assert rfc3339(utc) == rfc3339(first)
