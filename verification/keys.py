@@ -61,11 +61,36 @@ def _decode(text: str) -> bytes:
     digits = body.encode("ascii").translate(_TO_DIGITS, _NOT_DIGITS) if body.isascii() else b""
     if len(digits) != len(body):
         _refuse_character(body)
-    number = 0
-    for digit in digits:
-        number = number * 58 + digit
+    number = _from_digits(digits)
     zeros = len(body) - len(body.lstrip("1"))
     return b"\0" * zeros + number.to_bytes((number.bit_length() + 7) // 8, "big")
+
+
+def _from_digits(digits: bytes) -> int:
+    """The number whose base-58 digits, most significant first, are the bytes of `digits`.
+
+    Read as one big-endian integer, the digits sit in 8-bit fields; each round joins neighbouring
+    fields (high * 58**k + low, k digits a field) into fields twice as wide, which still hold them
+    (58**k < 256**k), so a few whole-number operations do what a loop did digit by digit.
+    """
+    number = int.from_bytes(digits, "big")
+    for base, width, low_fields in _ROUNDS[(len(digits) - 1).bit_length()]:
+        number = ((number >> width) & low_fields) * base + (number & low_fields)
+    return number
+
+
+def _rounds(count: int) -> tuple[tuple[int, int, int], ...]:
+    """_from_digits' rounds for up to 2**count digits: (58**k, field bits, mask of the low fields)."""
+    bits = 8 << count
+    steps = []
+    for step in range(count):
+        width = 8 << step
+        low_fields = ((1 << bits) - 1) // ((1 << 2 * width) - 1) * ((1 << width) - 1)
+        steps.append((58 ** (1 << step), width, low_fields))
+    return tuple(steps)
+
+
+_ROUNDS = tuple(_rounds(count) for count in range(_MAX_MULTIBASE_CHARS.bit_length() + 1))
 
 
 def _refuse_character(body: str) -> None:

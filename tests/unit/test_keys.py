@@ -204,3 +204,11 @@ def test_public_key_multibase_is_the_same_from_the_cache() -> None:
     raw = VerifyKey.from_multibase(PUBLIC).raw
     assert [VerifyKey(raw).multibase for _ in range(3)] == [PUBLIC] * 3
     assert VerifyKey(bytes(32)).multibase == multibase_encode(b"\xed\x01" + bytes(32))
+
+
+@pytest.mark.parametrize("character", ["1", "2", "z"])
+def test_multibase_decode_of_every_length_equals_the_character_at_a_time_decoder(character: str) -> None:
+    # Every length up to the limit, at the smallest and largest digits (fields that must not overflow).
+    for length in range(200):
+        text = "z" + character * length
+        assert _outcome(multibase_decode, text) == _outcome(_reference_decode, text)
