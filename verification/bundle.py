@@ -107,7 +107,7 @@ def verify_bundle(
     verifiers, problems = read_trusted_keys(trusted_log_keys)
     note = parsed.proof.checkpoint_note
     checkpoint_check, checkpoint = check_checkpoint_signature(note, verifiers, problems)
-    signature_check, signed = check_proof_signature(parsed.credential)
+    signature_check, signed = check_proof_signature(parsed.credential, plain=canonical.credential_plain)
     key_check, record = check_key_bound(signed, parsed.issuer_registry)
     compromise_check, later = check_key_not_compromised(signed, record, parsed.entry["recorded_at"])
     registry = parsed.registry

@@ -6,12 +6,12 @@ import base64
 import functools
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 
-from verification.canonical import canonical_json, exact_json, parse_json
+from verification.canonical import canonical_form, exact_json, parse_json
 from verification.errors import (
     CanonicalizationError,
     MalformedBundle,
@@ -75,6 +75,8 @@ class CanonicalForms:
     entry: bytes
     registry: tuple[bytes, ...]
     """Of each registry entry, in order."""
+    credential_plain: bool = field(default=False, compare=False)
+    """Whether the credential holds only exact JSON types (canonical.canonical_form)."""
 
 
 def parse_bundle(value: object) -> Bundle:
@@ -97,7 +99,7 @@ def read_bundle(value: object) -> tuple[Bundle, CanonicalForms]:
             f"version is {document['version']!r}; this verifier reads version {BUNDLE_VERSION}"
         )
     credential = _object(document["credential"], "credential")
-    credential_bytes = _canonical(credential, "credential")
+    credential_bytes, plain = _canonical(credential, "credential")
     registry, registry_bytes, issuer_registry = _read_registry(document["registry"])
     status = document["status"]
     if not isinstance(status, str) or not status:
@@ -114,7 +116,7 @@ def read_bundle(value: object) -> tuple[Bundle, CanonicalForms]:
         consistency=_consistency(document.get("consistency", {})),
         issuer_registry=issuer_registry,
     )
-    return bundle, CanonicalForms(credential_bytes, entry_bytes, registry_bytes)
+    return bundle, CanonicalForms(credential_bytes, entry_bytes, registry_bytes, plain)
 
 
 def assemble_bundle(
@@ -171,9 +173,9 @@ def _object(
     return value
 
 
-def _canonical(value: object, where: str) -> bytes:
+def _canonical(value: object, where: str) -> tuple[bytes, bool]:
     try:
-        return canonical_json(value)
+        return canonical_form(value)
     except CanonicalizationError as error:
         raise MalformedBundle(f"{where} cannot be put in canonical JSON form: {error}") from None
 
@@ -192,7 +194,7 @@ def _entry(
     value: object, where: str, fields: frozenset[str], stream_field: str
 ) -> tuple[dict[str, Any], bytes]:
     entry = _object(value, where, fields, fields)
-    canonical = _canonical(entry, where)
+    canonical, _ = _canonical(entry, where)
     if not _is_int(entry["v"]) or entry["v"] != 1:
         raise MalformedBundle(f"{where}.v must be 1")
     if not _is_int(entry["seq"]) or entry["seq"] < 1:

@@ -55,11 +55,24 @@ class _RefusalError(Exception):
 
 def canonical_json(value: object) -> bytes:
     """Return the RFC 8785 canonical UTF-8 bytes of a JSON value built from dict/list/str/int."""
-    if _plain(value):
-        try:
-            return _canonical_fast(value)
-        except orjson.JSONEncodeError:
-            pass  # a lone surrogate, or a key not exactly a str: the full walk below decides
+    return canonical_json_of_plain(value) if _plain(value) else _canonical_walked(value)
+
+
+def canonical_form(value: object) -> tuple[bytes, bool]:
+    """canonical_json, and whether the value holds only exact JSON types (see canonical_json_of_plain)."""
+    plain = _plain(value)
+    return (canonical_json_of_plain(value) if plain else _canonical_walked(value)), plain
+
+
+def canonical_json_of_plain(value: object) -> bytes:
+    """canonical_json of a value canonical_form found plain, or made of parts of one (required), unwalked."""
+    try:
+        return _canonical_fast(value)
+    except orjson.JSONEncodeError:
+        return _canonical_walked(value)  # a lone surrogate, or a key not exactly a str: the walk decides
+
+
+def _canonical_walked(value: object) -> bytes:
     try:
         sort_safe = _check(value)
     except _RefusalError as refusal:

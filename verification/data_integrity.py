@@ -6,7 +6,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from verification.canonical import canonical_json
+from verification.canonical import canonical_json, canonical_json_of_plain
 from verification.errors import BadSignature, ContextMismatch, KeyFormatError, MalformedProof
 from verification.keys import SigningKey, VerifyKey, multibase_decode, multibase_encode
 
@@ -70,17 +70,20 @@ def parse_proof(document: Mapping[str, object]) -> Proof:
     )
 
 
-def signing_input(document: Mapping[str, object]) -> bytes:
-    """Return hashData: SHA-256(JCS(proof options)) then SHA-256(JCS(document without proof))."""
+def signing_input(document: Mapping[str, object], *, plain: bool = False) -> bytes:
+    """Return hashData: SHA-256(JCS(proof options)) then SHA-256(JCS(document without proof)).
+
+    `plain`: canonical.canonical_form found the document plain (required if True), so the parts
+    are put in canonical form without walking them again.
+    """
     options = {name: value for name, value in _proof_object(document).items() if name != "proofValue"}
     unsecured = {name: value for name, value in document.items() if name != "proof"}
     if "@context" in options:
         _require_context_prefix(unsecured.get("@context"), options["@context"])
         # The spec hashes the document under the proof's @context (vc-di-eddsa §3.3.2 step 4.2).
         unsecured["@context"] = options["@context"]
-    return (
-        hashlib.sha256(canonical_json(options)).digest() + hashlib.sha256(canonical_json(unsecured)).digest()
-    )
+    canonical = canonical_json_of_plain if plain else canonical_json
+    return hashlib.sha256(canonical(options)).digest() + hashlib.sha256(canonical(unsecured)).digest()
 
 
 def create_proof(
@@ -111,9 +114,11 @@ def verify_proof(document: Mapping[str, object], key: VerifyKey) -> None:
     verify_parsed_proof(document, parse_proof(document), key)
 
 
-def verify_parsed_proof(document: Mapping[str, object], proof: Proof, key: VerifyKey) -> None:
-    """verify_proof for a proof already parsed; requires proof == parse_proof(document)."""
-    if not key.verify(signing_input(document), proof.signature):
+def verify_parsed_proof(
+    document: Mapping[str, object], proof: Proof, key: VerifyKey, *, plain: bool = False
+) -> None:
+    """verify_proof of a parsed proof; requires proof == parse_proof(document) (`plain`: signing_input)."""
+    if not key.verify(signing_input(document, plain=plain), proof.signature):
         raise BadSignature(f"the proof does not verify under key {key.multibase}")
 
 

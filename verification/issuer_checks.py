@@ -72,8 +72,13 @@ def _key_named(proof: Proof) -> tuple[str, VerifyKey]:
     return controller, VerifyKey.from_multibase(fragment)
 
 
-def check_proof_signature(document: Mapping[str, Any]) -> tuple[Check, SignedCredential | None]:
-    """proof-signature: the eddsa-jcs-2022 proof verifies under the key its verificationMethod names."""
+def check_proof_signature(
+    document: Mapping[str, Any], *, plain: bool = False
+) -> tuple[Check, SignedCredential | None]:
+    """proof-signature: the eddsa-jcs-2022 proof verifies under the key its verificationMethod names.
+
+    `plain`: canonical.canonical_form found the document plain (required if True; see signing_input).
+    """
     name = "proof-signature"
     try:
         proof = parse_proof(document)
@@ -83,7 +88,7 @@ def check_proof_signature(document: Mapping[str, Any]) -> tuple[Check, SignedCre
             name, f"The credential's signature is missing or damaged ({error}): do not rely on it."
         ), None
     try:
-        verify_parsed_proof(document, proof, key)
+        verify_parsed_proof(document, proof, key, plain=plain)
     except VerificationError:
         return failed(name, "This credential was changed after it was signed: do not rely on it."), None
     kind = credential_kind(document)

@@ -30,7 +30,7 @@ from tests.unit.bundle_world import (
 )
 from verification.bundle import parse_bundle, verify_bundle
 from verification.bundle_shape import CanonicalForms, read_bundle
-from verification.canonical import canonical_json
+from verification.canonical import canonical_form, canonical_json
 from verification.checkpoint import Checkpoint
 from verification.errors import MalformedBundle
 from verification.issuer_checks import check_canonical_commitment, check_commitment, check_proof_signature
@@ -517,7 +517,9 @@ def test_checks_given_canonical_bytes_equal_the_checks_that_compute_them(
         check_canonical_commitment(parsed.credential, canonical.credential, parsed.salt, parsed.entry)
         == commitment
     )
-    _, signed = check_proof_signature(parsed.credential)
+    signature, signed = check_proof_signature(parsed.credential)
+    assert check_proof_signature(parsed.credential, plain=canonical.credential_plain) == (signature, signed)
+    assert canonical.credential_plain == canonical_form(parsed.credential)[1]
     assert (
         check_canonical_commitment(
             parsed.credential, canonical.credential, parsed.salt, parsed.entry, signed=signed

@@ -331,3 +331,29 @@ def test_the_context_prefix_is_judged_as_by_comparing_canonical_forms(
 def test_a_document_whose_context_no_proof_could_carry_is_refused_before_signing(context: object) -> None:
     with pytest.raises(MalformedProof, match="@context is neither a string nor a list"):
         create_proof({"@context": context, "name": "x"}, SIGNING_KEY, VERIFY_KEY.verification_method, CREATED)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda document: None,
+        lambda document: document.update(name="caf\u00e9 \U0001f600"),
+        lambda document: document.update(name="\ud800"),
+        lambda document: document["proof"].update({"@context": ["https://www.w3.org/ns/credentials/v2"]}),
+    ],
+)
+def test_signing_input_of_a_plain_document_equals_the_walked_one(change: object) -> None:
+    # verify_bundle tells signing_input when read_bundle found the credential plain (only exact
+    # JSON types, as every document here holds); its parts are then serialised without a walk, and
+    # must come out, or be refused, exactly as walked.
+    document = signed()
+    assert callable(change)
+    change(document)
+    assert _signing_outcome(document, plain=True) == _signing_outcome(document, plain=False)
+
+
+def _signing_outcome(document: dict[str, object], *, plain: bool) -> bytes | str:
+    try:
+        return signing_input(document, plain=plain)
+    except (CanonicalizationError, ContextMismatch) as error:
+        return repr(error)
