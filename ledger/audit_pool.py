@@ -40,10 +40,9 @@ class ExaminerPool:
     """`workers` processes, each examining one chunk of tasks at a time in the background."""
 
     def __init__(self, workers: int) -> None:
-        env = {
-            **os.environ,
-            "PYTHONPATH": os.pathsep.join(filter(None, [_ROOT, os.environ.get("PYTHONPATH")])),
-        }
+        # The ledger's settings (its master key among them) are no business of a worker's.
+        env = {name: value for name, value in os.environ.items() if not name.startswith("LEDGER_")}
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [_ROOT, os.environ.get("PYTHONPATH")]))
         self.workers = [_Worker(env) for _ in range(workers)]
 
     def submit(self, tasks: list[Task]) -> Callable[[], list[Examined]]:
