@@ -1,5 +1,6 @@
 """How the audit's memory and time grow with the ledger: builds SQLite ledgers of the given sizes,
-then runs `ledger audit` on each in its own process and reports that process's peak resident memory.
+then runs `ledger audit` on each in its own process and reports that process's peak resident memory
+and its worker processes' (summed).
 
     .venv/bin/python bench/audit_memory.py 10000 100000                # learners grow with entries
     LEARNERS=500 .venv/bin/python bench/audit_memory.py 10000 100000   # a fixed number of learners
@@ -91,21 +92,62 @@ main()
 """Run `ledger audit` and write this process's peak resident memory (KiB) to PEAK_FILE at exit."""
 
 
-def audit_in_process(settings: Settings) -> tuple[float, int, int]:
-    """Run `ledger audit` in its own process: (seconds, peak RSS in KiB, exit status)."""
+WORKER_MODULE = b"ledger.audit_pool"
+
+
+def run_audit(command: list[str], env: dict[str, str]) -> tuple[float, int, int]:
+    """Run an audit command: (seconds, exit status, the sum of its worker processes' peak resident
+    memory in KiB), the workers' peaks polled from /proc while it runs (a worker's VmHWM is its own
+    from its exec on; a child not yet running the worker module is skipped).
+    """
+    peaks: dict[int, int] = {}
+    started = time.perf_counter()
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    while process.poll() is None:
+        for pid in _children(process.pid):
+            peak = _worker_peak(pid)
+            if peak is not None:
+                peaks[pid] = max(peaks.get(pid, 0), peak)
+        time.sleep(0.05)
+    return time.perf_counter() - started, process.returncode, sum(peaks.values())
+
+
+def _children(parent: int) -> list[int]:
+    """The processes whose parent is `parent`."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat", encoding="ascii", errors="replace") as stat:
+                    fields = stat.read().rpartition(")")[2].split()
+            except OSError:
+                continue
+            if int(fields[1]) == parent:
+                found.append(int(entry))
+    return found
+
+
+def _worker_peak(pid: int) -> int | None:
+    """An audit worker's peak resident memory so far (KiB); None for another process or a gone one."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+            if WORKER_MODULE not in cmdline.read():
+                return None
+        with open(f"/proc/{pid}/status", encoding="ascii") as status:
+            return int(next(line.split()[1] for line in status if line.startswith("VmHWM:")))
+    except (OSError, StopIteration):
+        return None
+
+
+def audit_in_process(settings: Settings) -> tuple[float, int, int, int]:
+    """Run `ledger audit` in its own process: (seconds, its own peak RSS in KiB, its workers' summed
+    peak RSS in KiB, exit status)."""
     peak_file = Path(settings.data_dir) / "audit-peak"
     env = {**os.environ, "LEDGER_DATA_DIR": str(settings.data_dir), "PEAK_FILE": str(peak_file)}
     env["LEDGER_MASTER_KEY"] = settings.master_key.get_secret_value() if settings.master_key else ""
     env["PYTHONPATH"] = str(ROOT)
-    started = time.perf_counter()
-    status = subprocess.run(
-        [sys.executable, "-c", AUDIT_AND_REPORT_PEAK],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        check=False,
-    ).returncode
-    return time.perf_counter() - started, int(peak_file.read_text()), status
+    seconds, status, workers = run_audit([sys.executable, "-c", AUDIT_AND_REPORT_PEAK], env)
+    return seconds, int(peak_file.read_text()), workers, status
 
 
 def own_peak() -> int:
@@ -118,18 +160,18 @@ def main(sizes: list[int]) -> None:
     """Build and audit a ledger of each size; print a table."""
     print(f"machine: {os.cpu_count()} cores, Python {platform.python_version()}, {platform.platform()}")
     print(
-        f"{'entries':>9} {'leaves':>9} {'audit s':>8} {'leaves/s':>10} {'peak RSS MiB':>13} {'exit':>5}"
-        f" {'builder MiB':>12}"
+        f"{'entries':>9} {'leaves':>9} {'audit s':>8} {'leaves/s':>10} {'peak RSS MiB':>13}"
+        f" {'workers MiB':>12} {'exit':>5} {'builder MiB':>12}"
     )
     for size in sizes:
         with tempfile.TemporaryDirectory() as folder:
             settings = build(Path(folder), size)
-            seconds, peak, status = audit_in_process(settings)
+            seconds, peak, workers, status = audit_in_process(settings)
             leaves = size + learner_count(size) + 3
             rate = leaves / seconds
             print(
-                f"{size:>9} {leaves:>9} {seconds:>8.1f} {rate:>10.0f} {peak / 1024:>13.1f} {status:>5}"
-                f" {own_peak() / 1024:>12.1f}"
+                f"{size:>9} {leaves:>9} {seconds:>8.1f} {rate:>10.0f} {peak / 1024:>13.1f}"
+                f" {workers / 1024:>12.1f} {status:>5} {own_peak() / 1024:>12.1f}"
             )
 
 
