@@ -2,9 +2,7 @@
 key, and its signature.
 
 A batch runs them for every item before its own checks, in the same order an item always met them,
-so each item is refused for the same reason as before. The Ed25519 verifications go to the ledger's
-worker thread a chunk at a time while the main thread parses the next items: PyNaCl releases the GIL
-inside libsodium, so on two cores the signatures cost the batch almost no time of its own.
+so each item is refused for the same reason as before.
 """
 
 from __future__ import annotations
@@ -27,17 +25,13 @@ from ledger.errors import (
 from ledger.indexes import KeyClaim, key_claim_id
 from ledger.registry import Organisation
 from ledger.streams import rfc3339
-from ledger.worker_tasks import Chunked
 from verification.canonical import parse_json
-from verification.data_integrity import signing_input, verify_parsed_proof
+from verification.data_integrity import verify_parsed_proof
 from verification.errors import BadSignature, KeyFormatError, MalformedJSON
 from verification.keys import VerifyKey
 
 MAX_FUTURE = timedelta(days=366)
 """How far ahead of receipt a credential's validFrom may be (an offer for next year, not 2999)."""
-
-_Signature = tuple[VerifyKey, bytes, bytes]
-"""A key, the message it must have signed (the proof's hashData) and the signature."""
 
 
 @dataclass(frozen=True)
@@ -59,26 +53,14 @@ class Admission:
         self.organisations: dict[str, Organisation | None] = {}
 
     def admit_all(self, documents: Sequence[object]) -> Iterator[Admitted | LedgerError]:
-        """Each item admitted, or the refusal it meets first, in order; signatures verified on the
-        worker, each item given as soon as its chunk's verifications are done."""
-        outcomes: list[Admitted | LedgerError] = []
-        signatures: Chunked[_Signature, bool] = Chunked(self.ledger.worker(), _verify_all)
+        """Each item admitted, or the refusal it meets first, in order."""
         for document in documents:
             try:
-                admitted, signature = self._admit(document)
+                yield self._admit(document)
             except LedgerError as error:
-                outcomes.append(error)
-                continue
-            outcomes.append(admitted)
-            signatures.add(signature)
-        verdicts = signatures.results()
-        for outcome in outcomes:
-            if isinstance(outcome, Admitted) and not next(verdicts):
-                yield _recheck(outcome)
-            else:
-                yield outcome
+                yield error
 
-    def _admit(self, document: object) -> tuple[Admitted, _Signature]:
+    def _admit(self, document: object) -> Admitted:
         credential = parse_credential(self._as_json(document), self.ledger.max_credential_bytes)
         if credential.valid_from > self.now + MAX_FUTURE:
             raise MalformedCredential(
@@ -86,9 +68,11 @@ class Admission:
             )
         organisation = self._issuer(credential.issuer)
         key = self._signing_key(credential, organisation)
-        message = signing_input(credential.document)
-        signature = (VerifyKey.from_multibase(key), message, credential.proof.signature)
-        return Admitted(credential, organisation, key), signature
+        try:
+            verify_parsed_proof(credential.document, credential.proof, VerifyKey.from_multibase(key))
+        except BadSignature as error:
+            raise InvalidSignature(f"the proof does not verify: {error}") from error
+        return Admitted(credential, organisation, key)
 
     def _as_json(self, document: object) -> object:
         if not isinstance(document, bytes | str):
@@ -134,21 +118,3 @@ class Admission:
                 f"key {key} belongs to {holder.organisation}, not to the issuer {organisation.slug}"
             )
         raise UnknownKey(f"key {key} is not registered to any organisation")
-
-
-def _verify_all(signatures: list[_Signature]) -> list[bool]:
-    """Whether each signature verifies (run on the worker thread)."""
-    return [key.verify(message, signature) for key, message, signature in signatures]
-
-
-def _recheck(outcome: Admitted) -> Admitted | LedgerError:
-    """A credential whose signature the worker refused, verified again here to raise the refusal
-    exactly as posting always has."""
-    credential = outcome.credential
-    try:
-        verify_parsed_proof(credential.document, credential.proof, VerifyKey.from_multibase(outcome.key))
-    except BadSignature as error:
-        refusal = InvalidSignature(f"the proof does not verify: {error}")
-        refusal.__cause__ = error
-        return refusal
-    return outcome

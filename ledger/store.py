@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import contextlib
 import secrets
-import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -81,28 +79,10 @@ class LedgerStore(Application[UUID]):
         """Reads of learners' data by share holders and auditors, attached by `bootstrap.open_ledger`."""
         self.erasures: ErasureStore
         """Learners' erasure requests and their decisions, attached by `bootstrap.open_ledger`."""
-        self._worker: ThreadPoolExecutor | None = None
-        self._worker_lock = threading.Lock()
 
     def construct_mapper(self) -> Mapper[UUID]:
         """The library's mapper, but posting's two events encoded with orjson (the same bytes)."""
         return self.factory.mapper(transcoder=self.construct_transcoder(), mapper_class=LedgerMapper)
-
-    def worker(self) -> ThreadPoolExecutor:
-        """The ledger's one worker thread, started on first use: for C calls that release the GIL
-        (Ed25519 in libsodium), run beside the Python work of the thread that submits them."""
-        with self._worker_lock:
-            if self._worker is None:
-                self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ledger-worker")
-            return self._worker
-
-    def close(self) -> None:
-        """Stop the worker thread (after the tasks it was given), then close the event store."""
-        with self._worker_lock:
-            if self._worker is not None:
-                self._worker.shutdown()
-                self._worker = None
-        super().close()
 
     def save(self, *objs: Any, **kwargs: Any) -> Any:
         """Save aggregates in one transaction, then run the after-commit hooks."""

@@ -348,11 +348,11 @@ def test_a_batch_records_the_good_and_refuses_the_bad(
         assert ledger.read_stream(who).findings == []
 
 
-def test_a_batch_refuses_bad_signatures_in_every_chunk_as_one_post_would(
+def test_a_batch_refuses_bad_signatures_as_one_post_would(
     ledger: Ledger, exam_body: Issuer, learner: str
 ) -> None:
-    """Signatures are verified a chunk at a time on the worker thread; each refusal is the one a
-    single post gives, wherever it falls, and the good credentials around it are recorded."""
+    """A batch checks every item's signature before writing: each refusal is the one a single post
+    gives, wherever it falls, and the good credentials around it are recorded."""
     documents = [
         examples.sign(examples.assessment(exam_body.did, learner, result=f"R{number}"), exam_body.key)
         for number in range(70)
@@ -373,7 +373,7 @@ def test_a_batch_refuses_bad_signatures_in_every_chunk_as_one_post_would(
 
 
 def test_each_receipt_is_the_note_sign_receipt_makes(ledger: Ledger, exam_body: Issuer, learner: str) -> None:
-    """Receipts are formatted here and signed on the worker thread: the notes are exactly
+    """Receipts are formatted once and signed: the notes are exactly
     `sign_receipt`'s (Ed25519 is deterministic), each with the write's position."""
     documents = [
         examples.sign(examples.assessment(exam_body.did, learner, result=f"R{number}"), exam_body.key)
