@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, nullcontext
 
 from fastapi import Depends, FastAPI
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 
 from api import problems
-from api.followers import start_followers
+from api.followers import followers_running
 from api.limits import BodySizeLimit, json_only
 from api.metrics import Measure
 from api.pages.rendering import STATIC
@@ -50,14 +49,11 @@ def create_app(settings: Settings, *, ledger: Ledger | None = None, followers: b
         app.state.ledger = opened
         app.state.settings = settings
         app.state.projections = open_projections(opened)
-        stop = threading.Event()
-        threads = start_followers(opened, app.state.projections, settings, stop) if followers else []
+        running = followers_running(opened, app.state.projections, settings) if followers else nullcontext()
         try:
-            yield
+            with running:
+                yield
         finally:
-            stop.set()
-            for thread in threads:
-                thread.join(timeout=10)
             if ledger is None:
                 opened.close()
 

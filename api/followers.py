@@ -16,12 +16,13 @@ from projections.bootstrap import open_projections
 from projections.runner import Projections
 
 
-def start_followers(
-    ledger: Ledger, projections: Projections, settings: Settings, stop: threading.Event
-) -> list[threading.Thread]:
-    """The log sequencer and the projection follower, as daemon threads of this process."""
+@contextmanager
+def followers_running(ledger: Ledger, projections: Projections, settings: Settings) -> Iterator[None]:
+    """The log sequencer and the projection follower as daemon threads of this process, stopped
+    (and joined) when the block ends."""
     database = bootstrap.database_of(settings)
     listen_url = database.url if database.backend == "postgresql" else None
+    stop = threading.Event()
 
     def sequence() -> None:
         follow(ledger.tlog, interval=settings.checkpoint_interval, stop=stop, listen_url=listen_url)
@@ -40,19 +41,20 @@ def start_followers(
     ]
     for thread in threads:
         thread.start()
-    return threads
-
-
-@contextmanager
-def following(settings: Settings) -> Iterator[None]:
-    """Open the ledger and run its followers in this process until the block ends."""
-    ledger = bootstrap.open_ledger(settings)
-    stop = threading.Event()
-    threads = start_followers(ledger, open_projections(ledger), settings, stop)
     try:
         yield
     finally:
         stop.set()
         for thread in threads:
             thread.join(timeout=10)
+
+
+@contextmanager
+def following(settings: Settings) -> Iterator[None]:
+    """Open the ledger and run its followers in this process until the block ends."""
+    ledger = bootstrap.open_ledger(settings)
+    try:
+        with followers_running(ledger, open_projections(ledger), settings):
+            yield
+    finally:
         ledger.close()
