@@ -43,7 +43,7 @@ def run(backend: str, scale: str) -> Outcome:
             with Stopwatch() as one:
                 ledger.tlog.consistency(old, size)
             consistency.append(one.seconds * 1000)
-            with Stopwatch() as one, ledger.tlog.store.reading() as log:
+            with Stopwatch() as one, ledger.tlog.store.one_statement() as log:
                 log.leaf(chooser.randrange(size))
             reads.append(one.seconds * 1000)
         ledger.close()

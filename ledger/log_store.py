@@ -11,7 +11,8 @@ from typing import Any, Protocol, TypeVar
 from eventsourcing.persistence import ApplicationRecorder
 
 from ledger.sql import SqlCursor, SqlStore
-from verification.merkle import HASH_SIZE, Frontier, HashSource, node_hash, root_from_leaves
+from verification.errors import BadHashLength
+from verification.merkle import HASH_SIZE, Frontier, HashSource, node_hash
 
 TILE_HEIGHT = 8
 """A tile holds 2^8 = 256 hashes (C2SP tlog-tiles); level L nodes root 256^L leaves."""
@@ -106,7 +107,7 @@ class LogCursor(SqlCursor):
         # LATERAL with ORDER BY and a constant LIMIT per range: an index range scan each, whatever the
         # planner's statistics say (a plain join on the ranges became bitmap scans at 10^7), and a
         # cost estimate low enough that PostgreSQL does not JIT-compile it (7 ms a query with LIMIT n).
-        rows = self.rows(
+        rows = self.binary_rows(
             "SELECT 0 AS level, l.node_index, l.hash FROM unnest(?::bigint[], ?::bigint[]) AS r(lo, n) "
             "CROSS JOIN LATERAL (SELECT leaf_index AS node_index, leaf_hash AS hash FROM {p}log_leaves "
             "WHERE leaf_index >= r.lo AND leaf_index < r.lo + r.n ORDER BY leaf_index LIMIT 256) l "
@@ -205,9 +206,22 @@ class TileHashSource:
         if size & (size - 1) == 0 and start % size == 0:
             height = size.bit_length() - 1
             level, rest = divmod(height, TILE_HEIGHT)
-            return root_from_leaves(self.cursor.hashes(level, start >> (TILE_HEIGHT * level), 1 << rest))
+            return self.perfect_root(level, start >> (TILE_HEIGHT * level), 1 << rest)
         split = 1 << ((size - 1).bit_length() - 1)
         return node_hash(self.subtree_root(start, start + split), self.subtree_root(start + split, end))
+
+    def perfect_root(self, level: int, first: int, count: int) -> bytes:
+        """The root of the perfect subtree over `count` (a power of two) hashes of a level from `first`.
+
+        Hashed pair by pair, a row at a time: what RFC 9162's MTH gives for a power-of-two count, at
+        about half the cost of a general frontier.
+        """
+        hashes = self.cursor.hashes(level, first, count)
+        if any(len(digest) != HASH_SIZE for digest in hashes):
+            raise BadHashLength(f"level {level} from {first} holds a hash that is not {HASH_SIZE} bytes")
+        while len(hashes) > 1:
+            hashes = [node_hash(hashes[i], hashes[i + 1]) for i in range(0, len(hashes), 2)]
+        return hashes[0]
 
 
 class LogStore(SqlStore[LogCursor]):
@@ -220,15 +234,15 @@ class LogStore(SqlStore[LogCursor]):
 T = TypeVar("T")
 
 
-class _Plan:
-    """Answers every range with placeholder hashes and notes which ranges were asked for."""
+class _Plan(TileHashSource):
+    """Reads and hashes nothing: notes which ranges the subtree roots would read."""
 
     def __init__(self) -> None:
         self.ranges: list[tuple[int, int, int]] = []
 
-    def hashes(self, level: int, start: int, count: int) -> list[bytes]:
-        self.ranges.append((level, start, count))
-        return [bytes(HASH_SIZE)] * count
+    def perfect_root(self, level: int, first: int, count: int) -> bytes:
+        self.ranges.append((level, first, count))
+        return bytes(HASH_SIZE)
 
 
 class _Read:
@@ -251,5 +265,5 @@ def in_one_read(cursor: LogCursor, build: Callable[[HashSource], T]) -> T:
     if not cursor.postgres:
         return build(TileHashSource(cursor))
     plan = _Plan()
-    build(TileHashSource(plan))
+    build(plan)
     return build(TileHashSource(_Read(cursor.hash_ranges(plan.ranges))))

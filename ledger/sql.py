@@ -110,3 +110,16 @@ class SqlStore(Generic[CursorT]):
         """A read-only transaction: one consistent view."""
         with self.recorder.datastore.transaction(commit=False) as cursor:  # type: ignore[attr-defined]
             yield self.cursor_type(cursor, self.postgres, self.schema)
+
+    @contextmanager
+    def one_statement(self) -> Iterator[CursorT]:
+        """A cursor for one read statement: on PostgreSQL outside a transaction (the pool's connections
+        commit each statement), one round trip where BEGIN, the query and ROLLBACK take three, and a
+        single statement sees one snapshot anyway; on SQLite the same as `reading`.
+        """
+        if not self.postgres:
+            with self.reading() as cursor:
+                yield cursor
+            return
+        with self.recorder.datastore.get_connection() as connection:  # type: ignore[attr-defined]
+            yield self.cursor_type(connection.cursor(), True, self.schema)
