@@ -31,9 +31,8 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-@contextmanager
-def served(backend: Backend, *extra: str) -> Iterator[str]:
-    """`ledger serve` on the backend's ledger, in its own process, until the block ends; its URL."""
+def start_server(backend: Backend, *extra: str) -> tuple[subprocess.Popen[bytes], str]:
+    """`ledger serve` on the backend's ledger, in its own process, once it answers; it and its URL."""
     port = free_port()
     command = [sys.executable, "-m", "api.cli", "serve", "--port", str(port), *extra]
     process = subprocess.Popen(
@@ -44,12 +43,18 @@ def served(backend: Backend, *extra: str) -> Iterator[str]:
     while True:
         try:
             if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
-                break
+                return process, url
         except httpx.TransportError:
             pass
         assert process.poll() is None, process.stderr.read() if process.stderr else b""
         assert time.monotonic() < deadline, "the server did not become ready"
         time.sleep(0.1)
+
+
+@contextmanager
+def served(backend: Backend, *extra: str) -> Iterator[str]:
+    """`ledger serve` on the backend's ledger, in its own process, until the block ends; its URL."""
+    process, url = start_server(backend, *extra)
     try:
         yield url
     finally:
@@ -112,3 +117,31 @@ def test_several_workers_share_one_ledger_and_one_sequencer(backend: Backend, le
         r'ledger_http_requests_total\{method="POST",route="/v1/verify",status="200"\} (\S+)', metrics
     )
     assert served_verifications is not None and float(served_verifications[1]) == len(bundles)
+
+
+def test_workers_stop_when_their_supervisor_is_killed(backend: Backend, ledger: Ledger) -> None:
+    """A supervisor killed outright (SIGKILL: no chance to stop its workers) leaves no worker serving:
+    they would accept posts that no sequencer integrates and keep the port from a restarted server."""
+    process, url = start_server(backend, "--workers", "2")
+    children = [
+        int(pid)
+        for task in Path(f"/proc/{process.pid}/task").iterdir()
+        for pid in (task / "children").read_text().split()
+    ]
+    assert len(children) >= 2  # the two workers (and multiprocessing's resource tracker)
+    process.kill()
+    process.wait(timeout=10)
+    deadline = time.monotonic() + 30
+    while left := [pid for pid in children if _running(pid)]:
+        assert time.monotonic() < deadline, f"processes {left} still run after their supervisor was killed"
+        time.sleep(0.2)
+    with pytest.raises(httpx.TransportError):
+        httpx.get(f"{url}/healthz", timeout=2)
+
+
+def _running(pid: int) -> bool:
+    """Whether a process exists and has not exited (a zombie, exited but not yet reaped, has)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
