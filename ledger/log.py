@@ -4,7 +4,7 @@ and the ledger signs C2SP checkpoints only over trees it has proved consistent w
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 import orjson
@@ -83,7 +83,7 @@ class TransparencyLog:
         try:
             with self.store.reading() as log:
                 state = log.state()
-            notifications = self.ledger.recorder.select_notifications(start=state.position + 1, limit=limit)
+            notifications = self._next_notifications(state.position, limit)
             if not notifications:
                 return 0, 0
             leaves: list[Leaf] = []
@@ -104,6 +104,25 @@ class TransparencyLog:
                 return len(leaves), len(notifications)
         except PersistenceError as error:
             raise StorageUnavailable(f"the log cannot be written: {error}") from error
+
+    def _next_notifications(self, position: int, limit: int) -> Sequence[Notification]:
+        """The next `limit` notifications after `position`, as the event store would answer.
+
+        When this process's last write committed the very next ids, those are what the store holds
+        under them (their ids are unique and every id from `position` + 1 up is there), so they
+        are taken as written, without reading them back; otherwise the store is read.
+        """
+        committed = self.ledger.last_committed
+        if committed and committed[0].id <= position + 1 <= committed[-1].id:
+            start = position + 1 - committed[0].id
+            taken: list[Notification] = []
+            for notification in committed[start : start + limit]:
+                if notification.id != position + 1 + len(taken):
+                    break  # a gap: what fills it is read from the store next time
+                taken.append(notification)
+            if taken:
+                return taken
+        return self.ledger.recorder.select_notifications(start=position + 1, limit=limit)
 
     def _entry_of(self, notification: Notification) -> Entry | None:
         """The entry an event carries, or None (index aggregates' events carry none).

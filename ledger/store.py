@@ -20,7 +20,13 @@ from eventsourcing.application import (
     project_aggregate,
 )
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import Mapper, PersistenceError, RecordConflictError, StoredEvent
+from eventsourcing.persistence import (
+    Mapper,
+    Notification,
+    PersistenceError,
+    RecordConflictError,
+    StoredEvent,
+)
 
 from ledger.errors import LedgerError, StorageUnavailable, StreamConflict
 from ledger.event_mapper import LedgerMapper
@@ -69,6 +75,9 @@ class LedgerStore(Application[UUID]):
         self.log_signer = log_signer
         self.after_commit: list[Callable[[], object]] = []
         """Called after every committed write (on SQLite: integrate into the log at once)."""
+        self.last_committed: Sequence[Notification] = ()
+        """The notifications the last write of this process committed, in id order: what the event
+        store now holds under those ids, so the log integrates them without reading them back."""
         self.tlog: TransparencyLog
         """The transparency log of this ledger, attached by `bootstrap.open_ledger`."""
         self.tokens: TokenStore
@@ -94,6 +103,9 @@ class LedgerStore(Application[UUID]):
             processing.aggregates[aggregate.id] = aggregate
         processing.saved_kwargs.update(kwargs)
         recordings = self._record(processing)
+        self.last_committed = sorted(
+            (recording.notification for recording in recordings), key=lambda notification: notification.id
+        )
         self._take_snapshots(processing)
         self._notify(recordings)
         for hook in self.after_commit:

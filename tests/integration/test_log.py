@@ -81,6 +81,29 @@ def test_notification_id_gaps_leave_no_gap_in_the_log(
     assert len(leaves) == len(all_entries(ledger))
 
 
+def test_a_process_integrates_its_own_writes_and_reads_the_others(
+    backend: Backend, ledger: Ledger, university: Issuer, learner: str
+) -> None:
+    # `ledger` integrates its own last write as written (no read back) and reads the other's from
+    # the store, in either order; the leaves are the stored entries' either way.
+    other = backend.open()
+    other.after_commit.clear()
+    ledger.after_commit.clear()
+    try:
+        for first, second in ((other, ledger), (ledger, other), (other, ledger)):
+            for writer in (first, second):
+                document = examples.sign(examples.enrolment(university.did, learner), university.key)
+                assert not isinstance(post_batch(writer, [document])[0], Exception)
+            ledger.tlog.integrate_all()
+    finally:
+        other.close()
+    entries = all_entries(ledger)
+    with ledger.tlog.store.reading() as log:
+        leaves = log.leaves(0, 10_000)
+    assert [leaf.hash for leaf in leaves] == [leaf_hash(canonical_json(entry)) for entry in entries]
+    assert ledger.tlog.state().position == max(n.id for n in ledger.recorder.select_notifications(1, 10_000))
+
+
 def test_tiles_and_proofs_over_many_leaves(ledger: Ledger, university: Issuer) -> None:
     learners = [ledger.register_learner(uln, "L", "2000-01-01") for uln in ("1000000000", "1000000019")]
     post_many(ledger, university, learners, 2 * TILE_WIDTH + 40)
