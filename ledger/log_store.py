@@ -67,6 +67,21 @@ class LogCursor(SqlCursor):
 
     def insert_leaves(self, leaves: Sequence[Leaf]) -> None:
         """Append leaves (indexes must continue the log)."""
+        if self.postgres and leaves:
+            # One statement from five arrays, zipped in order by unnest: the server runs one insert,
+            # not one per leaf (executemany), for the same rows.
+            self.run(
+                "INSERT INTO {p}log_leaves (leaf_index, notification_id, stream, seq, leaf_hash) "
+                "SELECT * FROM unnest(?::bigint[], ?::bigint[], ?::text[], ?::bigint[], ?::bytea[])",
+                [
+                    [leaf.index for leaf in leaves],
+                    [leaf.notification_id for leaf in leaves],
+                    [leaf.stream for leaf in leaves],
+                    [leaf.seq for leaf in leaves],
+                    [leaf.hash for leaf in leaves],
+                ],
+            )
+            return
         self.run_many(
             "INSERT INTO {p}log_leaves (leaf_index, notification_id, stream, seq, leaf_hash) "
             "VALUES (?, ?, ?, ?, ?)",
