@@ -69,7 +69,9 @@ class Admission:
         organisation = self._issuer(credential.issuer)
         key = self._signing_key(credential, organisation)
         try:
-            verify_parsed_proof(credential.document, credential.proof, VerifyKey.from_multibase(key))
+            verify_parsed_proof(
+                credential.document, credential.proof, VerifyKey.from_multibase(key), plain=credential.plain
+            )
         except BadSignature as error:
             raise InvalidSignature(f"the proof does not verify: {error}") from error
         return Admitted(credential, organisation, key)

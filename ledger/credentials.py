@@ -15,7 +15,7 @@ from datetime import date, datetime
 from typing import Any
 
 from ledger.errors import CredentialTooLarge, MalformedCredential
-from verification.canonical import canonical_json
+from verification.canonical import canonical_form
 from verification.data_integrity import Proof, parse_proof
 from verification.errors import CanonicalizationError, MalformedProof
 from verification.trust import KIND_OF_TYPE
@@ -57,6 +57,8 @@ class Credential:
     proof: Proof
     document: dict[str, Any]
     canonical: bytes
+    plain: bool = False
+    """`canonical_form` found the document plain: its signing input needs no second walk."""
 
 
 def is_uuid_urn(value: object) -> bool:
@@ -108,7 +110,7 @@ def parse_credential(document: object, max_bytes: int) -> Credential:
     if not isinstance(document, dict):
         raise MalformedCredential("a credential must be a JSON object")
     try:
-        canonical = canonical_json(document)
+        canonical, plain = canonical_form(document)
     except CanonicalizationError as error:
         raise MalformedCredential(str(error)) from error
     if len(canonical) > max_bytes:
@@ -153,6 +155,7 @@ def parse_credential(document: object, max_bytes: int) -> Credential:
         proof=proof,
         document=document,
         canonical=canonical,
+        plain=plain,
     )
 
 
