@@ -52,7 +52,7 @@ class DatabaseSource:
         self.verifier = ledger.tlog.signer.verifier
         self.store = SqlStore(ledger.recorder, ledger.tlog.store.schema, LogRows)
         self.decoder = EventDecoder(ledger.mapper)
-        self.claims = ClaimReader(ledger)
+        self.claims = ClaimReader(ledger, self.decoder)
         self.keys: BoundedCache[str, DataKey | Opening] = BoundedCache(4096)
         """Recently used data keys (or why a learner has none)."""
 
