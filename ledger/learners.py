@@ -110,14 +110,22 @@ class LearnerStream(ChainedStream):
             "credentials": {},
             "first_seq": entry["seq"],
         }
-        snapshot = Snapshot(
-            originator_id=last.originator_id,
-            originator_version=last.originator_version,
-            timestamp=last.timestamp,
-            topic=get_topic(cls),
-            state=state,
-        )
-        head: LearnerStream = snapshot.mutate(None)  # type: ignore[assignment]
+        if getattr(cls, "class_version", 1) != 1:  # a snapshot of this state would be upcast
+            snapshot = Snapshot(
+                originator_id=last.originator_id,
+                originator_version=last.originator_version,
+                timestamp=last.timestamp,
+                topic=get_topic(cls),
+                state=state,
+            )
+            upcast: LearnerStream = snapshot.mutate(None)  # type: ignore[assignment]
+            return upcast
+        # What `Snapshot(...).mutate(None)` makes of this state, without building the snapshot event.
+        state["_id"] = last.originator_id
+        state["_version"] = last.originator_version
+        state["_pending_events"] = []
+        head = object.__new__(cls)
+        object.__setattr__(head, "__dict__", state)
         return head
 
     @property

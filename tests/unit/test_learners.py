@@ -1,13 +1,20 @@
-"""The ULN rule (DESIGN §2)."""
+"""The ULN rule (DESIGN §2), and a learner stream's head loaded from its last event."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from uuid import uuid4
+
 import pytest
+from eventsourcing.domain import Snapshot
+from eventsourcing.utils import get_topic
 from hypothesis import given
 from hypothesis import strategies as st
 
 from ledger.errors import InvalidULN
-from ledger.learners import check_uln
+from ledger.learners import LearnerStream, check_uln
+from ledger.streams import first_entry
+from verification.entries import entry_hash
 
 
 @pytest.mark.parametrize("uln", ["9276308686", "1000000000", "1000000019", "4817203918"])
@@ -54,3 +61,35 @@ def test_any_single_digit_change_of_a_valid_uln_is_caught(uln: str, position: in
         return
     with pytest.raises(InvalidULN):
         check_uln(changed)
+
+
+def test_a_head_is_what_a_snapshot_of_its_last_event_makes() -> None:
+    stream = LearnerStream(
+        entry=first_entry("learner", uuid4(), "registration", datetime.now(UTC), commitment="ab" * 32),
+        sealed="c2VhbGVk",
+    )
+    entry = stream.next_entry("enrolment", datetime.now(UTC), credential="urn:uuid:x", commitment="cd" * 32)
+    stream.record(entry, "b3RoZXI=")
+    last = stream.collect_events()[-1]
+    head = LearnerStream.head_of(last)
+    state = {
+        "_created_on": last.timestamp,
+        "_modified_on": last.timestamp,
+        "seq": entry["seq"],
+        "head": entry_hash(entry),
+        "entries": [entry],
+        "sealed": ["b3RoZXI="],
+        "credentials": {},
+        "first_seq": entry["seq"],
+    }
+    snapshot = Snapshot(
+        originator_id=last.originator_id,
+        originator_version=last.originator_version,
+        timestamp=last.timestamp,
+        topic=get_topic(LearnerStream),
+        state=state,
+    )
+    made = snapshot.mutate(None)
+    assert type(head) is type(made) is LearnerStream
+    assert head.__dict__ == made.__dict__
+    assert (head.version, head.seq, head.head) == (stream.version, stream.seq, stream.head)
