@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, fields
-from typing import Any
+from typing import Any, TypeGuard
 
 import orjson
 
@@ -48,7 +48,9 @@ class Item:
 
     def to_row(self) -> dict[str, Any]:
         """A flat table row: every field as a column, `detail` as canonical JSON text."""
-        row = {name: getattr(self, name) for name in _FIELDS}
+        # The instance's attributes are its fields in their order (__init__ sets each once, in order),
+        # copied in C: a tenth of reading them one by one, once for every item a rebuild writes.
+        row = vars(self).copy()
         row["detail"] = canonical_text(self.detail)
         return row
 
@@ -57,7 +59,7 @@ class Item:
         """The item a `to_row` row stores."""
         values = {name: row[name] for name in _FIELDS}
         values["detail"] = orjson.loads(row["detail"])
-        return cls(**values)
+        return _made(values)
 
     def to_text(self) -> str:
         """The `to_row` row as JSON text, as the portfolio view stores it."""
@@ -72,6 +74,15 @@ class Item:
 _FIELDS = tuple(field.name for field in fields(Item))
 
 
+def _made(values: dict[str, Any]) -> Item:
+    """The Item of `values`, every field in `_FIELDS` order, as `Item(**values)` makes it in a
+    quarter of the time (a frozen dataclass's __init__ sets each field through object.__setattr__).
+    """
+    item = object.__new__(Item)
+    vars(item).update(values)
+    return item
+
+
 def canonical_text(detail: Mapping[str, Any]) -> str:
     """`detail` as JSON with sorted keys and no spaces, non-ASCII as is.
 
@@ -84,28 +95,36 @@ def canonical_text(detail: Mapping[str, Any]) -> str:
 
 def read_item(learner: str, entry: Mapping[str, Any], content: Mapping[str, Any] | None) -> Item:
     """The item an entry records: entry facts, plus what the credential says unless it is erased."""
-    facts: dict[str, Any] = {
-        "credential": str(entry["credential"]),
-        "learner": learner,
-        "kind": str(entry["kind"]),
-        "issuer": str(entry["issuer"]),
-        "seq": int(entry["seq"]),
-        "recorded_at": str(entry["recorded_at"]),
-    }
+    credential, kind = str(entry["credential"]), str(entry["kind"])
+    issuer, seq, recorded_at = str(entry["issuer"]), int(entry["seq"]), str(entry["recorded_at"])
     if content is None:
-        return Item(**facts, type_name=None, valid_from=None, title=None, detail={}, status="erased")
+        return Item(
+            credential, learner, kind, None, issuer, seq, recorded_at, None, None, {}, status="erased"
+        )
     type_name = credential_type(content)
     subject = content.get("credentialSubject")
-    subject = subject if isinstance(subject, Mapping) else {}
+    subject = subject if _is_mapping(subject) else {}
     reader = _READERS.get(type_name or "")
     title, detail = reader(subject, content) if reader is not None else (None, {})
     valid_from = content.get("validFrom")
-    return Item(
-        **facts,
-        type_name=type_name,
-        valid_from=valid_from if isinstance(valid_from, str) else None,
-        title=title,
-        detail=detail,
+    return _made(
+        {
+            "credential": credential,
+            "learner": learner,
+            "kind": kind,
+            "type_name": type_name,
+            "issuer": issuer,
+            "seq": seq,
+            "recorded_at": recorded_at,
+            "valid_from": valid_from if isinstance(valid_from, str) else None,
+            "title": title,
+            "detail": detail,
+            "status": "valid",
+            "superseded_by": None,
+            "replaced_by": None,
+            "revoked_by": None,
+            "reason": None,
+        }
     )
 
 
@@ -116,6 +135,11 @@ def credential_type(content: Mapping[str, Any]) -> str | None:
     return str(known[0]) if len(known) == 1 else None
 
 
+def _is_mapping(value: object) -> TypeGuard[Mapping[str, Any]]:
+    """isinstance(value, Mapping), a dict (what parsed JSON holds) told without the ABC's check."""
+    return type(value) is dict or isinstance(value, Mapping)
+
+
 def _text(holder: Mapping[str, Any], name: str) -> str | None:
     value = holder.get(name)
     return value if isinstance(value, str) else None
@@ -124,7 +148,7 @@ def _text(holder: Mapping[str, Any], name: str) -> str | None:
 def _first(holder: Mapping[str, Any], name: str) -> Mapping[str, Any]:
     """The first object of a list field (an Alignment, a Result), or an empty mapping."""
     values = holder.get(name)
-    if isinstance(values, list) and values and isinstance(values[0], Mapping):
+    if isinstance(values, list) and values and _is_mapping(values[0]):
         return values[0]
     return {}
 
@@ -173,7 +197,7 @@ def _assessment(subject: Mapping[str, Any], _: Mapping[str, Any]) -> Reading:
 
 def _award(subject: Mapping[str, Any], document: Mapping[str, Any]) -> Reading:
     achievement = subject.get("achievement")
-    achievement = achievement if isinstance(achievement, Mapping) else {}
+    achievement = achievement if _is_mapping(achievement) else {}
     alignment = _first(achievement, "alignment")
     credits = achievement.get("creditsAvailable")
     detail: dict[str, Any] = {

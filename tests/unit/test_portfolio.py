@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
 from typing import Any
@@ -382,6 +382,8 @@ def test_rows_round_trip() -> None:
     stream.post(examples.assessment(ISSUER, LEARNER), erased=True)
     for item in stream.items().values():
         row = item.to_row()
+        assert list(row) == [name.name for name in fields(Item)]  # items made without __init__ too
+        assert Item(**{**row, "detail": item.detail}) == item
         assert all(value is None or isinstance(value, str | int) for value in row.values())
         assert Item.from_row(json.loads(json.dumps(row))) == item
         assert Item.from_row(row).to_row() == row
