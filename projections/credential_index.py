@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from projections.batches import Context
 from projections.events import Event
-from projections.runner import Context, Insert, ViewCursor
+from projections.runner import Insert, ViewCursor
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,7 @@ class CredentialIndexProjection:
 
     name = "credential_index"
     tables: tuple[str, ...] = ("view_credentials",)
+    reads_content = False
 
     def project(self, view: ViewCursor, events: Sequence[Event], context: Context) -> None:
         """Index newly claimed credential ids, record status changes and mark erased learners'

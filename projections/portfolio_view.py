@@ -4,22 +4,19 @@ and time travel: a portfolio as of an instant or a log size, folded from the str
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-import orjson
-
 from ledger.application import Ledger
-from ledger.sealing import SealBroken
 from ledger.storage import chunks
 from ledger.streams import rfc3339
+from projections.batches import Context
 from projections.events import Event
 from projections.portfolio import Portfolio, portfolio
 from projections.portfolio_fold import apply, fold, reads_other_items
 from projections.portfolio_items import Item
-from projections.runner import Context, Insert, ViewCursor
+from projections.runner import Insert, ViewCursor
 
 _ITEMS = Insert(
     "view_portfolio_items",
@@ -37,6 +34,7 @@ class PortfolioProjection:
 
     name = "portfolio"
     tables: tuple[str, ...] = ("view_portfolio_items",)
+    reads_content = True
 
     def project(self, view: ViewCursor, events: Sequence[Event], context: Context) -> None:
         """Fold a batch's recorded credentials into their learners' items in memory and write each
@@ -73,12 +71,12 @@ def _steps(events: Sequence[Event], context: Context) -> list[Step]:
     """The batch's recorded credentials, decrypted, and erasures, in order."""
     steps: list[Step] = []
     for event in events:
-        if event.name == "LearnerStream.Erased":
-            steps.append((event.fields["entry"].get("learner", ""), None, None))
-        elif event.name == "LearnerStream.CredentialRecorded":
+        name = event.name
+        if name == "LearnerStream.CredentialRecorded":
             entry: dict[str, Any] = event.fields["entry"]
-            learner = entry.get("learner", "")
-            steps.append((learner, entry, _content(context, learner, event.fields["sealed"])))
+            steps.append((entry.get("learner", ""), entry, context.content(event)))
+        elif name == "LearnerStream.Erased":
+            steps.append((event.fields["entry"].get("learner", ""), None, None))
     return steps
 
 
@@ -112,19 +110,6 @@ def _select(view: ViewCursor, column: str, values: Sequence[str]) -> list[Any]:
         statement = f"SELECT learner, item FROM {{p}}view_portfolio_items WHERE {column} IN ({marks})"  # noqa: S608 (a constant column, placeholders)
         rows.extend(view.rows(statement, chunk))
     return rows
-
-
-def _content(context: Context, learner: str, sealed: str) -> dict[str, Any] | None:
-    """The credential an entry commits to, or None when the learner's key is gone."""
-    data_key = context.data_key(learner)
-    if data_key is None:
-        return None
-    try:
-        opened: dict[str, Any] = orjson.loads(data_key.open(learner, base64.b64decode(sealed)))
-    except SealBroken:
-        return None
-    content: dict[str, Any] = opened["content"]
-    return content
 
 
 def load_items(view: ViewCursor, learner: str) -> list[Item]:

@@ -12,8 +12,9 @@ from typing import Any
 import orjson
 
 from ledger.streams import rfc3339
+from projections.batches import Context
 from projections.events import Event
-from projections.runner import Context, ViewCursor
+from projections.runner import ViewCursor
 
 ORGANISATION_EVENTS = {
     "Organisation.Registered",
@@ -62,6 +63,7 @@ class RegistryProjection:
 
     name = "registry"
     tables: tuple[str, ...] = ("view_organisations", "view_keys", "view_accreditations")
+    reads_content = False
 
     def project(self, view: ViewCursor, events: Sequence[Event], context: Context) -> None:
         """Record the batch's registry changes, in order."""

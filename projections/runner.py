@@ -16,9 +16,8 @@ from eventsourcing.persistence import PersistenceError
 
 from ledger.application import Ledger
 from ledger.errors import LedgerError, StorageUnavailable
-from ledger.sealing import DataKey
 from ledger.sql import SqlCursor, SqlStore
-from ledger.storage import LearnerKeyRow
+from projections.batches import BatchReader, Context, DataKeys
 from projections.events import Event, EventReader
 
 NAMES = ("portfolio", "registry", "credential_index", "statistics")
@@ -131,45 +130,13 @@ class ViewCursor(SqlCursor):
         self.run(statement, (position, *names))
 
 
-class DataKeys:
-    """Learners' data keys for the batches of one catch-up or rebuild (`Ledger.data_keys`, with its
-    unwrapped keys remembered across the batches: ~5 us a learner a batch, which in a rebuild of
-    many learners came to once a credential)."""
-
-    def __init__(self, ledger: Ledger) -> None:
-        self._ledger = ledger
-        self._unwrapped: dict[LearnerKeyRow, DataKey] = {}
-
-    def read(self, learners: Iterable[str]) -> dict[str, DataKey]:
-        """The learners' data keys; learners whose key is gone (or does not unwrap) absent."""
-        return self._ledger.data_keys(learners, self._unwrapped)
-
-
-class Context:
-    """What projecting one batch needs from the ledger, read before the batch's write transaction
-    opens (a second connection inside it would deadlock SQLite's pool).
-    """
-
-    def __init__(self, keys: DataKeys, events: Sequence[Event]) -> None:
-        learners: set[str] = set()
-        for event in events:
-            entry = event.fields.get("entry")
-            learner = entry.get("learner") if isinstance(entry, dict) else None
-            if learner and "sealed" in event.fields:
-                learners.add(learner)
-        # One query for the batch, not one per learner; a destroyed key is simply absent.
-        self._keys: dict[str, DataKey] = keys.read(learners) if learners else {}
-
-    def data_key(self, learner: str) -> DataKey | None:
-        """The learner's data key, or None when it was destroyed (erased)."""
-        return self._keys.get(learner)
-
-
 class Projection(Protocol):
     """A read model: a name, the tables it owns, and how a batch of events changes them."""
 
     name: str
     tables: tuple[str, ...]
+    reads_content: bool
+    """Whether it reads the credentials entries seal (`Context.content`): the batch reader opens them."""
 
     def project(self, view: ViewCursor, events: Sequence[Event], context: Context) -> None:
         """Change the view for a batch of events, as applying them one by one in order would (most
@@ -198,24 +165,17 @@ class Projections:
             ) from None
 
     def _run_together(
-        self,
-        names: Sequence[str],
-        limit: int,
-        stop: int | None,
-        keys: DataKeys,
-        position: int,
+        self, names: Sequence[str], reader: BatchReader, limit: int, stop: int | None, position: int
     ) -> int:
         """Apply the next events to projections standing at `position`, reading and decoding them
         once, in one transaction; return the events read. Each records its own position.
         """
         projections = [self.projection(name) for name in names]
+        opened = any(projection.reads_content for projection in projections)
         try:
-            if stop is not None and position >= stop:
+            events, context = reader.read(position, limit, stop, opened=opened)
+            if context is None:
                 return 0
-            events = self.events.read(position + 1, limit, stop)
-            if not events:
-                return 0
-            context = Context(keys, events)
             with self.store.writing() as view:
                 for now in view.positions(names, for_update=True).values():
                     if now != position:
@@ -239,24 +199,28 @@ class Projections:
         progress: Callable[[int], None] = lambda _: None,
     ) -> int:
         """Run projections (all by default) until nothing is pending (or `stop` is reached); return
-        the events read. Projections at the same position advance together on one read of the events.
+        the events read. Projections at the same position advance together on one read of the events,
+        and while a full batch is written the next is read.
         """
         total = 0
-        keys = DataKeys(self.ledger)
         pending = list(names or self.by_name)
         for name in pending:
             self.projection(name)
-        while pending:
-            positions = self.positions()
-            lowest = min(positions[name] for name in pending)
-            together = [name for name in pending if positions[name] == lowest]
-            with _cycles_collected_after():
-                read = self._run_together(together, batch, stop, keys, lowest)
-            if not read:
-                pending = [name for name in pending if name not in together]
-                continue
-            total += read
-            progress(read)
+        reader = BatchReader(self.events, DataKeys(self.ledger))
+        try:
+            while pending:
+                positions = self.positions()
+                lowest = min(positions[name] for name in pending)
+                together = [name for name in pending if positions[name] == lowest]
+                with _cycles_collected_after():
+                    read = self._run_together(together, reader, batch, stop, lowest)
+                if not read:
+                    pending = [name for name in pending if name not in together]
+                    continue
+                total += read
+                progress(read)
+        finally:
+            reader.close()
         return total
 
     def positions(self) -> dict[str, int]:

@@ -6,8 +6,9 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from projections.batches import Context
 from projections.events import Event
-from projections.runner import Context, ViewCursor
+from projections.runner import ViewCursor
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,7 @@ class StatisticsProjection:
 
     name = "statistics"
     tables: tuple[str, ...] = ("view_statistics",)
+    reads_content = False
 
     def project(self, view: ViewCursor, events: Sequence[Event], context: Context) -> None:
         """Count the batch's recorded credentials: one upsert per issuer, kind and month."""

@@ -1,0 +1,142 @@
+"""What projecting a batch of events needs from the ledger besides the events: the learners' data keys
+and the credentials their entries seal, opened; and a reader that reads the next batch while the
+current one is written.
+"""
+
+from __future__ import annotations
+
+import binascii
+import concurrent.futures
+from collections.abc import Iterable, Sequence
+from typing import Any, NamedTuple
+
+import orjson
+
+from ledger.application import Ledger
+from ledger.sealing import DataKey, SealBroken
+from ledger.storage import LearnerKeyRow
+from projections.events import Event, EventReader
+
+_RECORDED = "LearnerStream.CredentialRecorded"
+
+
+class DataKeys:
+    """Learners' data keys for the batches of one catch-up or rebuild (`Ledger.data_keys`, with its
+    unwrapped keys remembered across the batches: ~5 us a learner a batch, which in a rebuild of
+    many learners came to once a credential)."""
+
+    def __init__(self, ledger: Ledger) -> None:
+        self._ledger = ledger
+        self._unwrapped: dict[LearnerKeyRow, DataKey] = {}
+
+    def read(self, learners: Iterable[str]) -> dict[str, DataKey]:
+        """The learners' data keys; learners whose key is gone (or does not unwrap) absent."""
+        return self._ledger.data_keys(learners, self._unwrapped)
+
+
+class Context:
+    """What projecting one batch needs from the ledger, read before the batch's write transaction
+    opens (a second connection inside it would deadlock SQLite's pool): the data keys of the learners
+    whose entries seal content, and, when `opened`, that content decrypted.
+    """
+
+    def __init__(self, keys: DataKeys, events: Sequence[Event], *, opened: bool = False) -> None:
+        self._sealing = keys
+        learners: set[str] = set()
+        for event in events:
+            entry = event.fields.get("entry")
+            learner = entry.get("learner") if isinstance(entry, dict) else None
+            if learner and "sealed" in event.fields:
+                learners.add(learner)
+        self._learners = learners
+        # One query for the batch, not one per learner; a destroyed key is simply absent.
+        self._keys: dict[str, DataKey] = keys.read(learners) if learners else {}
+        self._contents: dict[int, tuple[str, dict[str, Any] | None]] = {}
+        """Each opened event's learner and content, by position."""
+        if opened:
+            for event in events:
+                if event.name == _RECORDED:
+                    self.content(event)
+
+    def content(self, event: Event) -> dict[str, Any] | None:
+        """The credential a recorded entry seals, or None when the learner's key is gone."""
+        known = self._contents.get(event.position)
+        if known is not None:
+            return known[1]
+        learner: str = event.fields["entry"].get("learner", "")
+        data_key = self._keys.get(learner)
+        content: dict[str, Any] | None = None
+        if data_key is not None:
+            try:
+                # what base64.b64decode calls, without its wrapping
+                sealed = binascii.a2b_base64(event.fields["sealed"])
+                content = orjson.loads(data_key.open(learner, sealed))["content"]
+            except SealBroken:
+                pass
+        self._contents[event.position] = (learner, content)
+        return content
+
+    def read_keys_again(self) -> None:
+        """Read the wrapped keys again, for a batch read ahead (before the batch before it committed):
+        content opened with a key that an erasure has since destroyed (or that changed) is forgotten,
+        and opened again with the key read now, if any.
+        """
+        keys = self._sealing.read(self._learners) if self._learners else {}
+        stale = {learner for learner in self._learners if keys.get(learner) is not self._keys.get(learner)}
+        self._keys = keys
+        if stale:
+            self._contents = {
+                position: opened for position, opened in self._contents.items() if opened[0] not in stale
+            }
+
+
+class Batch(NamedTuple):
+    """Events read after a position, and their context (None when there are no events)."""
+
+    events: list[Event]
+    context: Context | None
+
+
+class BatchReader:
+    """Reads batches of events with their context; after a full batch, reads the next in a thread
+    while the caller writes this one, so reading, decoding and decrypting overlap the waits on the
+    database (its commit, PostgreSQL's work on the rows sent).
+    """
+
+    def __init__(self, events: EventReader, keys: DataKeys) -> None:
+        self._events = events
+        self._keys = keys
+        self._pool: concurrent.futures.ThreadPoolExecutor | None = None
+        self._ahead: tuple[tuple[int, int, int | None, bool], concurrent.futures.Future[Batch]] | None = None
+
+    def read(self, start: int, limit: int, stop: int | None, *, opened: bool) -> Batch:
+        """Up to `limit` events after position `start` (none after `stop`) and their context (the
+        sealed content opened if asked); when they are `limit`, the following batch is read meanwhile.
+        """
+        wanted = (start, limit, stop, opened)
+        if self._ahead is not None and self._ahead[0] == wanted:
+            batch = self._ahead[1].result()
+            if batch.context is not None:
+                batch.context.read_keys_again()
+        else:
+            batch = self._read(*wanted)
+        self._ahead = None
+        if len(batch.events) == limit:
+            following = (batch.events[-1].position, limit, stop, opened)
+            if self._pool is None:
+                self._pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="projections-read")
+            self._ahead = (following, self._pool.submit(self._read, *following))
+        return batch
+
+    def _read(self, start: int, limit: int, stop: int | None, opened: bool) -> Batch:
+        if stop is not None and start >= stop:
+            return Batch([], None)
+        events = self._events.read(start + 1, limit, stop)
+        return Batch(events, Context(self._keys, events, opened=opened) if events else None)
+
+    def close(self) -> None:
+        """Stop reading ahead (a batch being read is finished and dropped)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+        self._ahead = None
