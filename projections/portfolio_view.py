@@ -18,11 +18,10 @@ from projections.portfolio_fold import apply, fold, reads_other_items
 from projections.portfolio_items import Item
 from projections.runner import Insert, ViewCursor
 
-_ITEMS = Insert(
-    "view_portfolio_items",
-    ("credential", "learner", "kind", "status", "seq", "item"),
-    "ON CONFLICT (credential) DO UPDATE SET "
-    "kind = excluded.kind, status = excluded.status, seq = excluded.seq, item = excluded.item",
+_NEW_ITEMS = Insert("view_portfolio_items", ("credential", "learner", "kind", "status", "seq", "item"))
+_ITEMS = _NEW_ITEMS._replace(
+    on_conflict="ON CONFLICT (credential) DO UPDATE SET "
+    "kind = excluded.kind, status = excluded.status, seq = excluded.seq, item = excluded.item"
 )
 Step = tuple[str, dict[str, Any] | None, dict[str, Any] | None]
 """A learner, and a recorded entry with its content (None when erased), or (learner, None, None) for
@@ -38,16 +37,22 @@ class PortfolioProjection:
 
     def project(self, view: ViewCursor, events: Sequence[Event], context: Context) -> None:
         """Fold a batch's recorded credentials into their learners' items in memory and write each
-        changed item once, in one statement; an erasure removes all of the learner's items.
+        changed item once: the view's rows it changes in one upsert, its new rows in one insert (on
+        PostgreSQL a COPY straight into the table; the upsert's goes through a temporary table). An
+        erasure removes all of the learner's items.
         """
         steps = _steps(events, context)
         if not steps:
             return
         folded = _stored(view, steps)
+        # The rows the view holds among those the batch may change: the rest are new (no other writer
+        # can add them: the runner holds the projection's position locked).
+        held = {credential for items in folded.values() for credential in items}
         changed: dict[str, dict[str, Item]] = {}
         erased: list[tuple[str]] = []
         for learner, entry, content in steps:
             if entry is None:
+                held.difference_update(folded.get(learner, ()))
                 folded[learner] = {}
                 changed.pop(learner, None)
                 erased.append((learner,))
@@ -57,14 +62,13 @@ class PortfolioProjection:
                 items[item.credential] = item
                 changed.setdefault(learner, {})[item.credential] = item
         view.run_many("DELETE FROM {p}view_portfolio_items WHERE learner = ?", erased)
-        view.insert_rows(
-            _ITEMS,
-            [
-                (item.credential, learner, item.kind, item.status, item.seq, item.to_text())
-                for learner, items in changed.items()
-                for item in items.values()
-            ],
-        )
+        rows: dict[bool, list[tuple[str, str, str, str, int, str]]] = {True: [], False: []}
+        for learner, items in changed.items():
+            for credential, item in items.items():
+                row = (credential, learner, item.kind, item.status, item.seq, item.to_text())
+                rows[credential in held].append(row)
+        view.insert_rows(_ITEMS, rows[True])
+        view.insert_rows(_NEW_ITEMS, rows[False])
 
 
 def _steps(events: Sequence[Event], context: Context) -> list[Step]:
