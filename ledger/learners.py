@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -100,29 +101,50 @@ class LearnerStream(ChainedStream):
         earlier entries are not held (`entry_at` answers None for them, `credentials` lists none).
         """
         entry: Entry = last.entry  # type: ignore[attr-defined]
+        sealed: str = getattr(last, "sealed", "")
+        return cls._head(last.originator_id, last.originator_version, last.timestamp, entry, sealed)
+
+    def tail(self) -> LearnerStream:
+        """A new head of this stream as it stands, as `head_of` its last event makes it."""
+        last = self.entries[-1]
+        return self._head(self.id, self.version, self.modified_on, last, self.sealed[-1], hashed=self.head)
+
+    @classmethod
+    def _head(
+        cls,
+        originator_id: UUID,
+        version: int,
+        timestamp: datetime,
+        entry: Entry,
+        sealed: str,
+        *,
+        hashed: str | None = None,
+    ) -> LearnerStream:
+        """The head whose last event (`version`, at `timestamp`) recorded `entry` and `sealed`;
+        `hashed`, when known, is `entry_hash(entry)`."""
         state = {
-            "_created_on": last.timestamp,
-            "_modified_on": last.timestamp,
+            "_created_on": timestamp,
+            "_modified_on": timestamp,
             "seq": entry["seq"],
-            "head": entry_hash(entry),
+            "head": entry_hash(entry) if hashed is None else hashed,
             "entries": [entry],
-            "sealed": [getattr(last, "sealed", "")],
+            "sealed": [sealed],
             "credentials": {},
             "first_seq": entry["seq"],
         }
         if getattr(cls, "class_version", 1) != 1:  # a snapshot of this state would be upcast
             snapshot = Snapshot(
-                originator_id=last.originator_id,
-                originator_version=last.originator_version,
-                timestamp=last.timestamp,
+                originator_id=originator_id,
+                originator_version=version,
+                timestamp=timestamp,
                 topic=get_topic(cls),
                 state=state,
             )
             upcast: LearnerStream = snapshot.mutate(None)  # type: ignore[assignment]
             return upcast
         # What `Snapshot(...).mutate(None)` makes of this state, without building the snapshot event.
-        state["_id"] = last.originator_id
-        state["_version"] = last.originator_version
+        state["_id"] = originator_id
+        state["_version"] = version
         state["_pending_events"] = []
         head = object.__new__(cls)
         object.__setattr__(head, "__dict__", state)

@@ -37,6 +37,10 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
             "SELECT DISTINCT ON (originator_id) originator_id, originator_version, topic, state "
             "FROM {}.{} WHERE originator_id = ANY(%s) ORDER BY originator_id, originator_version DESC"
         ).format(Identifier(datastore.schema), Identifier(events_table_name))
+        self.select_last_versions_statement = SQL(
+            "SELECT originator_id, MAX(originator_version) AS version FROM {}.{} "
+            "WHERE originator_id = ANY(%s) GROUP BY originator_id"
+        ).format(Identifier(datastore.schema), Identifier(events_table_name))
         self.select_events_of_statement = SQL(
             "SELECT originator_id, originator_version, topic, state FROM {}.{} "
             "WHERE originator_id = ANY(%s) ORDER BY originator_id, originator_version"
@@ -118,6 +122,13 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
             )
             for row in rows
         }
+
+    def select_last_versions(self, originator_ids: Sequence[UUID]) -> dict[UUID, int]:
+        """The last stored version of each aggregate in one query (no state read), by id."""
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(self.select_last_versions_statement, (list(originator_ids),))
+            rows = curs.fetchall()
+        return {row["originator_id"]: int(row["version"]) for row in rows}
 
     def select_events_of(self, originator_ids: Sequence[UUID]) -> dict[UUID, list[StoredEvent]]:
         """Every stored event of each aggregate in one query, in version order, by id."""

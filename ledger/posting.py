@@ -41,7 +41,7 @@ from ledger.learners import LearnerStream
 from ledger.receipts import PostResult, Receipt, signed_results
 from ledger.registry import Organisation
 from ledger.sealing import DataKey, SealBroken
-from ledger.streams import rfc3339
+from ledger.streams import rfc3339, uuid_of
 from verification.entries import commitment, entry_hash
 from verification.keys import VerifyKey
 
@@ -58,9 +58,11 @@ def post_batch(ledger: Ledger, documents: Sequence[object]) -> list[PostResult]:
     """Check and record many credentials in one transaction; one result per item, in order."""
 
     results: list[PostResult] = []
+    batches: list[_Batch] = []
 
     def build() -> list[Aggregate]:
         batch = _Batch(ledger)
+        batches[:] = [batch]
         batch.prefetch(documents)
         results.clear()
         for outcome in Admission(ledger, batch.now).admit_all(documents):
@@ -75,6 +77,7 @@ def post_batch(ledger: Ledger, documents: Sequence[object]) -> list[PostResult]:
 
     with _cycles_collected_after():
         position = ledger.commit(build).position
+        ledger.kept_heads.keep(batches[0].streams.items())  # as committed: the next batch starts there
         return signed_results(ledger, results, position)
 
 
@@ -128,12 +131,32 @@ class _Batch:
                 learners.add(subject["id"])
             if isinstance(document.get("id"), str):
                 credentials.add(document["id"])
-        self.streams.update(self.ledger.stream_heads(learners))
+        self.streams.update(self._heads(learners))
         self.keys.update(self.ledger.data_keys(self.streams))
         self.claim_ids = {credential: credential_claim_id(credential) for credential in credentials}
         ids = {identifier: credential for credential, identifier in self.claim_ids.items()}
         taken = self.ledger.last_events(list(ids))
         self.absent = {credential for identifier, credential in ids.items() if identifier not in taken}
+
+    def _heads(self, learners: set[str]) -> dict[str, LearnerStream]:
+        """The learners' stream heads: kept from this process's last batches where the stream's last
+        stored version is still the kept one (a query of versions, no states), else read."""
+        ids: dict[UUID, str] = {}
+        for learner in learners:
+            with contextlib.suppress(ValueError):
+                ids[uuid_of(learner)] = learner
+        heads: dict[str, LearnerStream] = {}
+        unseen: list[str] = []
+        for identifier, version in self.ledger.last_versions(list(ids)).items():
+            learner = ids[identifier]
+            head = self.ledger.kept_heads.take(learner, version)
+            if head is None:
+                unseen.append(learner)
+            else:
+                heads[learner] = head
+        if unseen:
+            heads.update(self.ledger.stream_heads(unseen))
+        return heads
 
     def changed(self) -> list[Aggregate]:
         """Every aggregate with events to save."""

@@ -85,6 +85,21 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
                     )
         return found
 
+    def select_last_versions(self, originator_ids: Sequence[UUID]) -> dict[UUID, int]:
+        """The last stored version of each aggregate in one query (no state read), by id."""
+        found: dict[UUID, int] = {}
+        with self.datastore.transaction(commit=False) as c:
+            for chunk in chunks([identifier.hex for identifier in originator_ids]):
+                marks = ",".join("?" * len(chunk))
+                c.execute(
+                    "SELECT originator_id, MAX(originator_version) AS version "  # noqa: S608
+                    f"FROM {self.events_table_name} WHERE originator_id IN ({marks}) GROUP BY originator_id",
+                    tuple(chunk),
+                )
+                for row in c.fetchall():
+                    found[UUID(row["originator_id"])] = int(row["version"])
+        return found
+
     def select_events_of(self, originator_ids: Sequence[UUID]) -> dict[UUID, list[StoredEvent]]:
         """Every stored event of each aggregate in one query, in version order, by id."""
         found: dict[UUID, list[StoredEvent]] = {}

@@ -44,6 +44,9 @@ class LedgerRecorder(Protocol):
     def select_last_events(self, originator_ids: Sequence[UUID]) -> dict[UUID, StoredEvent]:
         """The last stored event of each aggregate in one query, by id (absent: no such aggregate)."""
 
+    def select_last_versions(self, originator_ids: Sequence[UUID]) -> dict[UUID, int]:
+        """The last stored version of each aggregate in one query, by id (absent: no such aggregate)."""
+
     def select_events_of(self, originator_ids: Sequence[UUID]) -> dict[UUID, list[StoredEvent]]:
         """Every stored event of each aggregate in one query, in version order, by id."""
 

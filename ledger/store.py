@@ -30,6 +30,7 @@ from eventsourcing.persistence import (
 
 from ledger.errors import LedgerError, StorageUnavailable, StreamConflict
 from ledger.event_mapper import LedgerMapper
+from ledger.kept_heads import KeptHeads
 from ledger.master_keys import MasterKeyRing
 from ledger.sealing import MasterKey
 from ledger.storage import LedgerRecorder
@@ -75,6 +76,8 @@ class LedgerStore(Application[UUID]):
         self.log_signer = log_signer
         self.after_commit: list[Callable[[], object]] = []
         """Called after every committed write (on SQLite: integrate into the log at once)."""
+        self.kept_heads = KeptHeads()
+        """Learners' stream heads as this process's last posting batches committed them."""
         self.last_committed: Sequence[Notification] = ()
         """The notifications the last write of this process committed, in id order: what the event
         store now holds under those ids, so the log integrates them without reading them back."""
@@ -132,6 +135,15 @@ class LedgerStore(Application[UUID]):
             return {}
         try:
             return self._recorder().select_last_events(aggregate_ids)
+        except PersistenceError as error:
+            raise StorageUnavailable(f"the event store cannot be read: {error}") from error
+
+    def last_versions(self, aggregate_ids: Sequence[UUID]) -> dict[UUID, int]:
+        """The last stored version of each aggregate, in one query; aggregates that do not exist absent."""
+        if not aggregate_ids:
+            return {}
+        try:
+            return self._recorder().select_last_versions(aggregate_ids)
         except PersistenceError as error:
             raise StorageUnavailable(f"the event store cannot be read: {error}") from error
 

@@ -12,7 +12,7 @@ from ledger import errors, examples
 from ledger.application import Ledger
 from ledger.posting import post_batch, post_credential
 from ledger.receipts import Receipt
-from tests.conftest import Issuer, register_issuer
+from tests.conftest import Backend, Issuer, register_issuer
 from verification.errors import VerificationError
 from verification.keys import SigningKey
 from verification.statements import sign_receipt
@@ -398,3 +398,38 @@ def test_each_receipt_is_the_note_sign_receipt_makes(ledger: Ledger, exam_body: 
         positions.add(result.position)
     assert len(positions) == 1
     assert positions.pop() > 0
+
+
+def test_a_batch_chains_onto_what_another_writer_appended_since_the_last_batch(
+    backend: Backend, ledger: Ledger, exam_body: Issuer, learner: str
+) -> None:
+    # `ledger` keeps the heads its batches committed; another process appends to the same stream
+    # in between, so the kept head is stale and must be read again, not chained onto.
+    other = backend.open()
+    try:
+        for writer in (ledger, other, ledger, ledger, other, ledger):
+            document = examples.sign(examples.assessment(exam_body.did, learner), exam_body.key)
+            result = post_batch(writer, [document])[0]
+            assert isinstance(result, Receipt), result
+    finally:
+        other.close()
+    report = ledger.read_stream(learner)
+    assert report.findings == []
+    assert [item.entry["seq"] for item in report.items] == list(range(1, 8))
+
+
+def test_a_learner_erased_by_another_writer_is_refused_by_a_batch_that_kept_their_head(
+    backend: Backend, ledger: Ledger, exam_body: Issuer, learner: str
+) -> None:
+    post_credential(ledger, examples.sign(examples.assessment(exam_body.did, learner), exam_body.key))
+    other = backend.open()
+    try:
+        request = other.erasures.request(other, learner, "please forget me")
+        other.erasures.approve(other, request.id)
+    finally:
+        other.close()
+    refused(
+        ledger,
+        examples.sign(examples.assessment(exam_body.did, learner), exam_body.key),
+        errors.LearnerErased,
+    )
