@@ -69,10 +69,11 @@ class LogCursor(SqlCursor):
         """Append leaves (indexes must continue the log)."""
         if self.postgres and leaves:
             # One statement from five arrays, zipped in order by unnest: the server runs one insert,
-            # not one per leaf (executemany), for the same rows.
+            # not one per leaf (executemany), for the same rows. The arrays go in binary (%b): as
+            # text, psycopg escapes every hash in Python.
             self.run(
                 "INSERT INTO {p}log_leaves (leaf_index, notification_id, stream, seq, leaf_hash) "
-                "SELECT * FROM unnest(?::bigint[], ?::bigint[], ?::text[], ?::bigint[], ?::bytea[])",
+                "SELECT * FROM unnest(%b::bigint[], %b::bigint[], %b::text[], %b::bigint[], %b::bytea[])",
                 [
                     [leaf.index for leaf in leaves],
                     [leaf.notification_id for leaf in leaves],
