@@ -132,7 +132,8 @@ def _audit(
                 upcoming = reader.read(current.after)
             entries.read_before(records)
             audited = 0
-            for record, examined in zip(records, current.examined(), strict=True):
+            examinations = current.examined()  # (which also opens what the workers opened)
+            for record, examined in zip(records, examinations, strict=True):
                 item = entries.decode(record)
                 if to_size is not None and position >= to_size:
                     break

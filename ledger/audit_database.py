@@ -5,22 +5,22 @@ log tables read as raw rows. The API serves this same source to external auditor
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Iterable
 from uuid import UUID
 
-import orjson
 from eventsourcing.persistence import Notification, StoredEvent
 
 from ledger.application import Ledger
 from ledger.audit_claims import ClaimReader
 from ledger.audit_decoding import EventDecoder, Members
 from ledger.audit_entries import BoundedCache
+from ledger.audit_examine import key_bytes, open_sealed
 from ledger.audit_report import Tally
 from ledger.audit_rows import LogRows, integration_state, read_notifications
 from ledger.audit_source import EntryHashes, Integration, Opening, Record, Recorded, Row
 from ledger.errors import LearnerDataErased, LedgerError
 from ledger.indexes import CredentialClaim, credential_claim_id
+from ledger.learners import ERASURE
 from ledger.log_store import TileHashSource
 from ledger.sealing import DataKey, SealBroken
 from ledger.sql import SqlStore
@@ -55,6 +55,10 @@ class DatabaseSource:
         self.claims = ClaimReader(ledger, self.decoder)
         self.keys: BoundedCache[str, DataKey | Opening] = BoundedCache(4096)
         """Recently used data keys (or why a learner has none)."""
+        self.defer = False
+        """Whether credentials' sealed contents are left to the audit's worker processes to open
+        (ledger/audit_pages.py sets it when the audit has workers; registrations, whose claim needs
+        their content, and erasures are opened here)."""
 
     def integration(self, tally: Tally) -> Integration:
         """How far the log had integrated, read defensively."""
@@ -109,7 +113,8 @@ class DatabaseSource:
             hashes = EntryHashes.of(canonical_json(entry))
         except VerificationError as error:
             return Record(ident, stream, version, learner, None, f"the entry has no canonical form: {error}")
-        opening = self._open(stream, sealed) if learner else None
+        defer = self.defer and entry.get("kind") not in ("registration", ERASURE)
+        opening = self._open(stream, sealed, defer=defer) if learner else None
         return Record(ident, stream, version, learner, entry, None, opening, None, hashes)
 
     def entry_before(self, stream: str, version: int) -> tuple[int | None, Entry | None]:
@@ -194,8 +199,10 @@ class DatabaseSource:
             for learner, key in self.ledger.data_keys(missing).items():
                 self.keys.put(learner, key)
 
-    def _open(self, learner: str, sealed: object) -> Opening:
-        """The content and salt sealed beside a learner's entry, or why they do not open."""
+    def _open(self, learner: str, sealed: object, *, defer: bool) -> Opening:
+        """The content and salt sealed beside a learner's entry, or why they do not open; or, to
+        `defer`, what a worker needs to open them (when the learner's key is there to open them with).
+        """
         key = self.keys.get(learner)
         if key is None:
             try:
@@ -207,11 +214,10 @@ class DatabaseSource:
             self.keys.put(learner, key)
         if isinstance(key, Opening):
             return key
-        try:
-            opened = orjson.loads(key.open(learner, base64.b64decode(str(sealed), validate=True)))
-            return Opening(opened["content"], base64.b64decode(opened["salt"], validate=True))
-        except (SealBroken, ValueError, KeyError, TypeError) as error:
-            return Opening(problem=str(error) or type(error).__name__)
+        if defer:
+            return Opening(deferred=(key_bytes(key), learner, sealed))
+        content, salt, problem = open_sealed(key, learner, sealed)
+        return Opening(problem=problem) if salt is None else Opening(content, salt)
 
 
 def _stream_urn(originator_id: UUID | str) -> str:

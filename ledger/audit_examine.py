@@ -4,22 +4,30 @@ runs inline or in worker processes (ledger/audit_pool.py) with the same results;
 need the audit's state (chain, registry, anchors) stay in ledger/audit_entries.py and
 ledger/audit_issuers.py, which report what this found.
 
-Imports only the standard library and verification/, so that a worker process starts small.
+A worker can also open the sealed content first, with the learner's data key the audit hands it.
+Imports only the standard library, orjson, ledger.sealing and verification/, so that a worker
+process starts small.
 """
 
 from __future__ import annotations
 
+import base64
 from typing import Any, NamedTuple
 
+import orjson
+
+from ledger.sealing import DataKey, SealBroken
 from verification.canonical import canonical_json
 from verification.data_integrity import parse_proof, verify_parsed_proof
 from verification.entries import commitment
 from verification.errors import VerificationError
 from verification.keys import VerifyKey
 
-Task = tuple[Any, bytes, bool]
-"""What examining an entry needs: the sealed content, its salt, and whether it holds a credential
-whose proof to verify."""
+Task = tuple[Any, bytes, bool] | tuple[bytes, str, object, bool]
+"""What examining an entry needs: its opened content, its salt, and whether it holds a credential
+whose proof to verify; or what opening it needs first: the learner's data key (raw), the learner,
+the sealed content, and whether it is a credential's (a worker then sends back the content and
+salt, or why they do not open, and what examining them found)."""
 
 
 class Examined(NamedTuple):
@@ -34,6 +42,9 @@ class Examined(NamedTuple):
     controller: str | None = None
     key: bytes | None = None
 
+
+_data_keys: dict[bytes, DataKey] = {}
+"""Learners' data keys a worker was handed, by their bytes (a page holds many entries of a learner)."""
 
 _keys: dict[str, VerifyKey] = {}
 """Keys read from their Multikey form (base58 in Python is slow; a ledger has few keys)."""
@@ -58,9 +69,56 @@ def examine(content: Any, salt: bytes, proof: bool) -> Examined:
     return Examined(computed, None, None, controller, key.raw)
 
 
+def open_sealed(key: DataKey, learner: str, sealed: object) -> tuple[Any, bytes | None, str | None]:
+    """The content and salt sealed beside a learner's entry (base64 of the sealed JSON object
+    `{"content": …, "salt": base64}`), or why they do not open: (content, salt, None) or
+    (None, None, problem).
+    """
+    try:
+        plain = key.open(learner, base64.b64decode(str(sealed), validate=True))
+        content, salt = read_opened(plain)
+    except (SealBroken, ValueError, KeyError, TypeError) as error:
+        return None, None, str(error) or type(error).__name__
+    return content, salt, None
+
+
+def read_opened(plain: bytes) -> tuple[Any, bytes]:
+    """The content and salt in what a sealed content opened to; raises ValueError, KeyError or
+    TypeError when it does not hold them.
+    """
+    opened = orjson.loads(plain)
+    return opened["content"], base64.b64decode(opened["salt"], validate=True)
+
+
+def key_bytes(key: DataKey) -> bytes:
+    """A data key's 32 bytes, to hand to a worker (ledger.sealing.DataKey keeps them to itself)."""
+    raw: bytes = key._key  # the one place an audit needs a key's bytes
+    return raw
+
+
 def examine_all(tasks: list[Task]) -> list[tuple[Any, ...]]:
-    """Examine each task in turn, as plain tuples (what a worker process sends back)."""
-    return [tuple(examine(*task)) for task in tasks]
+    """Examine each task in turn, as plain tuples (what a worker process sends back): Examined's
+    fields, or for a task that opens first (what it opened to, why it does not open, Examined's
+    fields): the opened bytes, which read_opened reads again, cost less to send than a copy of the
+    content.
+    """
+    return [tuple(examine(*task)) if len(task) == 3 else _open_and_examine(*task) for task in tasks]
+
+
+def _open_and_examine(raw: bytes, learner: str, sealed: object, credential: bool) -> tuple[Any, ...]:
+    """Open a sealed content and examine it as the audit does an opened one (ledger/audit_entries.py:
+    the commitment, and a credential's proof when the content is a JSON object)."""
+    key = _data_keys.get(raw)
+    if key is None:
+        if len(_data_keys) >= 4096:
+            _data_keys.clear()
+        key = _data_keys[raw] = DataKey(raw)
+    try:
+        plain = key.open(learner, base64.b64decode(str(sealed), validate=True))
+        content, salt = read_opened(plain)
+    except (SealBroken, ValueError, KeyError, TypeError) as error:  # as open_sealed says it
+        return None, str(error) or type(error).__name__, None
+    return plain, None, tuple(examine(content, salt, credential and isinstance(content, dict)))
 
 
 def _read_key(multibase: str) -> VerifyKey:

@@ -12,11 +12,12 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ledger.audit_database import DatabaseSource
 from ledger.audit_entries import examines_proof
-from ledger.audit_examine import Examined, Task
+from ledger.audit_examine import Examined, Task, read_opened
 from ledger.audit_pool import ExaminerPool
 from ledger.audit_report import Tally
-from ledger.audit_source import AuditSource, Record
+from ledger.audit_source import AuditSource, Opening, Record, with_opening
 from ledger.learners import ERASURE
 
 POOL_FROM = 5_000
@@ -34,7 +35,8 @@ def pool_size(entries: int) -> int:
 @dataclass(frozen=True)
 class Page:
     """A page of records as the source read it, the id to read on from, what reading it found,
-    and what waits for its examinations (None for a record the audit examines itself).
+    and what waits for its examinations (None for a record the audit examines itself); waiting for
+    them also gives the records whose opening the source deferred their opening, in `records`.
     """
 
     records: list[Record]
@@ -51,6 +53,8 @@ class PageReader:
         self.head = head
         self.page = page
         self.pool = ExaminerPool(workers) if workers > 0 else None
+        if self.pool is not None and isinstance(source, DatabaseSource):
+            source.defer = True  # the workers open credentials' sealed contents too
 
     def read(self, cursor: int) -> Page:
         """The page of records from notification `cursor` on, its examinations under way."""
@@ -61,7 +65,8 @@ class PageReader:
         return Page(records, after, tally, self._examine(records))
 
     def _examine(self, records: list[Record]) -> Callable[[], list[Examined | None]]:
-        places, tasks = [], []
+        places: list[int] = []
+        tasks: list[Task] = []
         if self.pool is not None:
             for place, record in enumerate(records):
                 task = examination(record)
@@ -74,8 +79,14 @@ class PageReader:
 
         def results() -> list[Examined | None]:
             found: list[Examined | None] = [None] * len(records)
-            for place, examined in zip(places, waiting(), strict=True):
-                found[place] = examined
+            for place, task, answer in zip(places, tasks, waiting(), strict=True):
+                if len(task) == 4:  # opened first: the record gets its opening now
+                    plain, problem, examined = answer
+                    opening = Opening(problem=problem) if plain is None else Opening(*read_opened(plain))
+                    records[place] = with_opening(records[place], opening)
+                    found[place] = None if examined is None else Examined(*examined)
+                else:
+                    found[place] = Examined(*answer)
             return found
 
         return results
@@ -88,10 +99,13 @@ class PageReader:
 
 def examination(record: Record) -> Task | None:
     """What a worker examines of a record: an opened credential's content and salt, to commit to and
-    verify the proof of. None for everything else, which the audit examines itself when it needs
-    to (registrations: a commitment only; entries that do not open are never examined).
+    verify the proof of, or what it needs to open them first (the source deferred that). None for
+    everything else, which the audit examines itself when it needs to (registrations: a commitment
+    only; entries that do not open are never examined).
     """
     entry, opening = record.entry, record.opening
+    if entry is not None and opening is not None and opening.deferred is not None:
+        return (*opening.deferred, entry.get("kind") != "registration")
     if not record.learner or entry is None or opening is None or opening.salt is None:
         return None
     if opening.erased or opening.key_problem is not None or opening.problem is not None:

@@ -1,10 +1,11 @@
-"""Worker processes that examine an audit's opened credentials (ledger/audit_examine.py) while the
-audit process reads and checks the next page: commitments and issuer proofs, a third or more of
-an audit's work, spread over the machine's cores.
+"""Worker processes that open and examine an audit's credentials (ledger/audit_examine.py) while the
+audit process reads and checks the next page: sealed contents opened with the learners' data keys
+(handed over the worker's private pipe), commitments and issuer proofs, half or more of an audit's
+work, spread over the machine's cores.
 
-Each worker is `python -m ledger.audit_pool`, which imports only verification/ (not the program
-that started the audit, as multiprocessing's spawn would), reads pickled chunks of tasks on its
-stdin and writes back their results in order. It ignores Ctrl-C, which the audit process handles
+Each worker is `python -m ledger.audit_pool`, which imports only verification/ and ledger.sealing
+(not the program that started the audit, as multiprocessing's spawn would), reads pickled chunks of
+tasks on its stdin and writes back their results in order. It ignores Ctrl-C, which the audit process handles
 by stopping every worker; a worker that dies makes the audit raise, never report. One chunk per
 worker is in flight at a time, so memory does not grow with the ledger.
 """
@@ -25,7 +26,7 @@ from pathlib import Path
 from queue import SimpleQueue
 from typing import IO, Any
 
-from ledger.audit_examine import Examined, Task, examine_all
+from ledger.audit_examine import Task, examine_all
 
 _LENGTH = struct.Struct("!Q")
 _ROOT = str(Path(__file__).resolve().parents[1])
@@ -45,12 +46,13 @@ class ExaminerPool:
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [_ROOT, os.environ.get("PYTHONPATH")]))
         self.workers = [_Worker(env) for _ in range(workers)]
 
-    def submit(self, tasks: list[Task]) -> Callable[[], list[Examined]]:
-        """Send the tasks out in one chunk per worker; returns what waits for all their results."""
+    def submit(self, tasks: list[Task]) -> Callable[[], list[tuple[Any, ...]]]:
+        """Send the tasks out in one chunk per worker; returns what waits for all their results
+        (as ledger/audit_examine.py's examine_all gives them)."""
         size = -(-len(tasks) // len(self.workers)) or 1
         chunks = [tasks[start : start + size] for start in range(0, len(tasks), size)]
         futures = [worker.send(chunk) for worker, chunk in zip(self.workers, chunks, strict=False)]
-        return lambda: [Examined(*found) for future in futures for found in future.result()]
+        return lambda: [found for future in futures for found in future.result()]
 
     def close(self, *, at_once: bool = False) -> None:
         """Stop every worker: once its work is done, or `at_once` (on Ctrl-C or an error)."""

@@ -43,6 +43,10 @@ class Opening:
     """The learner's data key was destroyed: nothing can be opened."""
     key_problem: str | None = None
     """The learner's data key does not unwrap (an `unreadable` finding)."""
+    deferred: tuple[bytes, str, object] | None = field(default=None, repr=False, compare=False)
+    """The learner's data key (raw), the learner and the sealed content, when the source left the
+    opening to the audit's worker processes (ledger/audit_pages.py); never sent over the wire.
+    """
 
 
 @dataclass(frozen=True)
@@ -83,6 +87,21 @@ class Record:
     anchor: Anchor | None = None
     hashes: EntryHashes | None = field(default=None, repr=False, compare=False)
     """The entry's hashes, when the source already made its canonical bytes (not sent over the wire)."""
+
+
+def with_opening(record: Record, opening: Opening) -> Record:
+    """The record with its sealed content opened (as dataclasses.replace, without its overhead)."""
+    return Record(
+        record.notification_id,
+        record.stream,
+        record.version,
+        record.learner,
+        record.entry,
+        record.problem,
+        opening,
+        record.anchor,
+        record.hashes,
+    )
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,8 @@ def encode_record(record: Record) -> dict[str, Any]:
     """A record as JSON (without the entry's hashes: the reader makes its own)."""
     found = asdict(record)
     del found["hashes"]
+    if found["opening"] is not None:
+        del found["opening"]["deferred"]
     if record.opening is not None and record.opening.salt is not None:
         found["opening"]["salt"] = _b64(record.opening.salt)
     return found

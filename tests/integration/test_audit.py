@@ -5,6 +5,7 @@ issuer rules is found and named; memory does not grow with the ledger.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import sqlite3
@@ -541,6 +542,39 @@ def record_directly(ledger: Ledger, learner: str, document: dict[str, Any], key:
         claims.append(target)
     ledger.save(stream, *claims)
     ledger.tlog.integrate_all()
+
+
+def test_sealed_contents_that_do_not_open_are_the_same_findings_in_workers(
+    backend: Backend, ledger: Ledger, university: Issuer, learner: str
+) -> None:
+    # The workers open credentials' sealed contents when the audit has them: each way one can fail
+    # to open (or to hold an object) must be reported as the audit process reports it.
+    posted(
+        ledger,
+        *(examples.sign(examples.enrolment(university.did, learner), university.key) for _ in range(5)),
+    )
+    checkpoint(ledger)
+    key = ledger.data_key(learner)
+    other = ledger.register_learner("1000000019", "Other", "2001-01-01")
+    sealed = {
+        2: "not base64!",
+        3: ledger.seal(ledger.data_key(other), learner, {"a": 1}, bytes(32)),  # another learner's key
+        4: base64.b64encode(key.seal(learner, b'{"content": {}}')).decode(),  # no salt
+        5: ledger.seal(key, learner, ["not", "an", "object"], bytes(32)),  # type: ignore[arg-type]
+    }
+    for seq, text in sealed.items():
+        notification, state = stored(ledger, learner, seq)
+        state["sealed"] = text
+        tamper(backend, "UPDATE {events} SET state = ? WHERE {id} = ?", (orjson.dumps(state), notification))
+    report = audited(ledger)
+    assert [(finding.check, finding.seq) for finding in report.findings] == [
+        ("commitment", 2),
+        ("commitment", 3),
+        ("commitment", 4),
+        ("commitment", 5),
+        ("commitment", 5),
+    ], report.findings
+    assert "does not open" in report.findings[1].detail and "'salt'" in report.findings[2].detail
 
 
 def test_the_issuer_rules_are_checked_as_the_registry_stood(
