@@ -8,7 +8,7 @@ from __future__ import annotations
 import binascii
 import concurrent.futures
 from collections.abc import Iterable, Sequence
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 import orjson
 
@@ -17,7 +17,14 @@ from ledger.sealing import DataKey, SealBroken
 from ledger.storage import LearnerKeyRow
 from projections.events import Event, EventReader
 
-_RECORDED = "LearnerStream.CredentialRecorded"
+
+class Preparing(Protocol):
+    """A projection as the batch reader sees it (`runner.Projection`)."""
+
+    name: str
+
+    def prepare(self, events: Sequence[Event], context: Context) -> object:
+        """What projecting the events needs that the batch alone tells (`Projection.prepare`)."""
 
 
 class DataKeys:
@@ -37,11 +44,14 @@ class DataKeys:
 class Context:
     """What projecting one batch needs from the ledger, read before the batch's write transaction
     opens (a second connection inside it would deadlock SQLite's pool): the data keys of the learners
-    whose entries seal content, and, when `opened`, that content decrypted.
+    whose entries seal content, that content decrypted when asked, and what each projection prepares
+    from the batch alone (`Projection.prepare`).
     """
 
-    def __init__(self, keys: DataKeys, events: Sequence[Event], *, opened: bool = False) -> None:
+    def __init__(self, keys: DataKeys, events: Sequence[Event], projections: Sequence[Preparing]) -> None:
         self._sealing = keys
+        self._events = events
+        self._projections = projections
         learners: set[str] = set()
         for event in events:
             entry = event.fields.get("entry")
@@ -53,10 +63,14 @@ class Context:
         self._keys: dict[str, DataKey] = keys.read(learners) if learners else {}
         self._contents: dict[int, tuple[str, dict[str, Any] | None]] = {}
         """Each opened event's learner and content, by position."""
-        if opened:
-            for event in events:
-                if event.name == _RECORDED:
-                    self.content(event)
+        self.prepared: dict[str, object] = {}
+        """What each projection prepared, by name."""
+        self._prepare()
+
+    def _prepare(self) -> None:
+        self.prepared = {
+            projection.name: projection.prepare(self._events, self) for projection in self._projections
+        }
 
     def content(self, event: Event) -> dict[str, Any] | None:
         """The credential a recorded entry seals, or None when the learner's key is gone."""
@@ -88,6 +102,7 @@ class Context:
             self._contents = {
                 position: opened for position, opened in self._contents.items() if opened[0] not in stale
             }
+            self._prepare()
 
 
 class Batch(NamedTuple):
@@ -99,21 +114,21 @@ class Batch(NamedTuple):
 
 class BatchReader:
     """Reads batches of events with their context; after a full batch, reads the next in a thread
-    while the caller writes this one, so reading, decoding and decrypting overlap the waits on the
-    database (its commit, PostgreSQL's work on the rows sent).
+    while the caller writes this one, so reading, decoding, decrypting and preparing overlap the
+    waits on the database (SQLite's steps and commit, PostgreSQL's work on the rows sent).
     """
 
     def __init__(self, events: EventReader, keys: DataKeys) -> None:
         self._events = events
         self._keys = keys
         self._pool: concurrent.futures.ThreadPoolExecutor | None = None
-        self._ahead: tuple[tuple[int, int, int | None, bool], concurrent.futures.Future[Batch]] | None = None
+        self._ahead: tuple[tuple[object, ...], concurrent.futures.Future[Batch]] | None = None
 
-    def read(self, start: int, limit: int, stop: int | None, *, opened: bool) -> Batch:
-        """Up to `limit` events after position `start` (none after `stop`) and their context (the
-        sealed content opened if asked); when they are `limit`, the following batch is read meanwhile.
+    def read(self, start: int, limit: int, stop: int | None, projections: Sequence[Preparing]) -> Batch:
+        """Up to `limit` events after position `start` (none after `stop`) and their context, prepared
+        for `projections`; when they are `limit`, the following batch is read meanwhile.
         """
-        wanted = (start, limit, stop, opened)
+        wanted = (start, limit, stop, tuple(projections))
         if self._ahead is not None and self._ahead[0] == wanted:
             batch = self._ahead[1].result()
             if batch.context is not None:
@@ -122,17 +137,17 @@ class BatchReader:
             batch = self._read(*wanted)
         self._ahead = None
         if len(batch.events) == limit:
-            following = (batch.events[-1].position, limit, stop, opened)
+            following = (batch.events[-1].position, limit, stop, tuple(projections))
             if self._pool is None:
                 self._pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="projections-read")
             self._ahead = (following, self._pool.submit(self._read, *following))
         return batch
 
-    def _read(self, start: int, limit: int, stop: int | None, opened: bool) -> Batch:
+    def _read(self, start: int, limit: int, stop: int | None, projections: Sequence[Preparing]) -> Batch:
         if stop is not None and start >= stop:
             return Batch([], None)
         events = self._events.read(start + 1, limit, stop)
-        return Batch(events, Context(self._keys, events, opened=opened) if events else None)
+        return Batch(events, Context(self._keys, events, projections) if events else None)
 
     def close(self) -> None:
         """Stop reading ahead (a batch being read is finished and dropped)."""

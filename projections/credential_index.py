@@ -31,7 +31,9 @@ class CredentialIndexProjection:
 
     name = "credential_index"
     tables: tuple[str, ...] = ("view_credentials",)
-    reads_content = False
+
+    def prepare(self, events: Sequence[Event], context: Context) -> None:
+        """Nothing: the batch's events are all it needs."""
 
     def project(self, view: ViewCursor, events: Sequence[Event], context: Context) -> None:
         """Index newly claimed credential ids, record status changes and mark erased learners'

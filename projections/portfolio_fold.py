@@ -18,13 +18,18 @@ STATUS = "StatusCredential"
 
 
 def apply(
-    items: Mapping[str, Item], learner: str, entry: Mapping[str, Any], content: Mapping[str, Any] | None
+    items: Mapping[str, Item],
+    learner: str,
+    entry: Mapping[str, Any],
+    content: Mapping[str, Any] | None,
+    read: Item | None = None,
 ) -> list[Item]:
     """Fold one entry into the learner's `items` (not mutated); return every item it creates or changes.
 
     The registration (seq 1) changes nothing. An entry already folded (same credential and seq)
     returns [], so applying an entry twice is harmless. Targets the learner does not hold are
-    ignored: the ledger refused those when they were posted.
+    ignored: the ledger refused those when they were posted. `read` is the entry's own item if
+    already read (`read_item(learner, entry, content)`).
     """
     if entry.get("learner", learner) != learner:
         raise ValueError(f"entry {entry.get('seq')} belongs to {entry.get('learner')}, not {learner}")
@@ -33,7 +38,7 @@ def apply(
     known = items.get(str(entry["credential"]))
     if known is not None and known.seq == entry["seq"]:
         return []
-    item = read_item(learner, entry, content)
+    item = read_item(learner, entry, content) if read is None else read
     changed: dict[str, Item] = {item.credential: item}
     if item.type_name == STATUS:
         _change_status(items, changed, item)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from ledger.application import Ledger
 from ledger.storage import chunks
@@ -15,7 +15,7 @@ from projections.batches import Context
 from projections.events import Event
 from projections.portfolio import Portfolio, portfolio
 from projections.portfolio_fold import apply, fold, reads_other_items
-from projections.portfolio_items import Item
+from projections.portfolio_items import Item, read_item
 from projections.runner import Insert, ViewCursor
 
 _NEW_ITEMS = Insert("view_portfolio_items", ("credential", "learner", "kind", "status", "seq", "item"))
@@ -23,9 +23,20 @@ _ITEMS = _NEW_ITEMS._replace(
     on_conflict="ON CONFLICT (credential) DO UPDATE SET "
     "kind = excluded.kind, status = excluded.status, seq = excluded.seq, item = excluded.item"
 )
-Step = tuple[str, dict[str, Any] | None, dict[str, Any] | None]
-"""A learner, and a recorded entry with its content (None when erased), or (learner, None, None) for
-the learner's erasure."""
+
+
+class Step(NamedTuple):
+    """A recorded entry with its content (None when erased) and the item it records, or an erasure."""
+
+    learner: str
+    entry: dict[str, Any] | None
+    """None for the learner's erasure."""
+    content: dict[str, Any] | None
+    item: Item | None
+    """What the entry records (`read_item`), with the text of its row; None when it records none."""
+    text: str
+    reads_others: bool
+    """Whether folding it reads the learner's other items (`reads_other_items`)."""
 
 
 class PortfolioProjection:
@@ -33,7 +44,27 @@ class PortfolioProjection:
 
     name = "portfolio"
     tables: tuple[str, ...] = ("view_portfolio_items",)
-    reads_content = True
+
+    def prepare(self, events: Sequence[Event], context: Context) -> list[Step]:
+        """The batch's recorded credentials, decrypted and read as items with their rows' text, and its
+        erasures, in order: all the batch alone tells, so worked out while the batch before is written.
+        """
+        steps: list[Step] = []
+        for event in events:
+            name = event.name
+            if name == "LearnerStream.CredentialRecorded":
+                entry: dict[str, Any] = event.fields["entry"]
+                learner = entry.get("learner", "")
+                content = context.content(event)
+                if entry["seq"] == 1 or entry["kind"] == "registration":
+                    steps.append(Step(learner, entry, content, None, "", False))
+                    continue
+                item = read_item(learner, entry, content)
+                others = reads_other_items(entry, content)
+                steps.append(Step(learner, entry, content, item, item.to_text(), others))
+            elif name == "LearnerStream.Erased":
+                steps.append(Step(event.fields["entry"].get("learner", ""), None, None, None, "", False))
+        return steps
 
     def project(self, view: ViewCursor, events: Sequence[Event], context: Context) -> None:
         """Fold a batch's recorded credentials into their learners' items in memory and write each
@@ -41,7 +72,9 @@ class PortfolioProjection:
         PostgreSQL a COPY straight into the table; the upsert's goes through a temporary table). An
         erasure removes all of the learner's items.
         """
-        steps = _steps(events, context)
+        steps = context.prepared.get(self.name)
+        if not isinstance(steps, list):
+            steps = self.prepare(events, context)
         if not steps:
             return
         folded = _stored(view, steps)
@@ -50,7 +83,9 @@ class PortfolioProjection:
         held = {credential for items in folded.values() for credential in items}
         changed: dict[str, dict[str, Item]] = {}
         erased: list[tuple[str]] = []
-        for learner, entry, content in steps:
+        texts: dict[str, tuple[Item, str]] = {}
+        for step in steps:
+            learner, entry = step.learner, step.entry
             if entry is None:
                 held.difference_update(folded.get(learner, ()))
                 folded[learner] = {}
@@ -58,30 +93,20 @@ class PortfolioProjection:
                 erased.append((learner,))
                 continue
             items = folded.setdefault(learner, {})
-            for item in apply(items, learner, entry, content):
+            if step.item is not None:
+                texts[step.item.credential] = (step.item, step.text)
+            for item in apply(items, learner, entry, step.content, step.item):
                 items[item.credential] = item
                 changed.setdefault(learner, {})[item.credential] = item
         view.run_many("DELETE FROM {p}view_portfolio_items WHERE learner = ?", erased)
         rows: dict[bool, list[tuple[str, str, str, str, int, str]]] = {True: [], False: []}
         for learner, items in changed.items():
             for credential, item in items.items():
-                row = (credential, learner, item.kind, item.status, item.seq, item.to_text())
-                rows[credential in held].append(row)
+                known = texts.get(credential)
+                text = known[1] if known is not None and known[0] is item else item.to_text()
+                rows[credential in held].append((credential, learner, item.kind, item.status, item.seq, text))
         view.insert_rows(_ITEMS, rows[True])
         view.insert_rows(_NEW_ITEMS, rows[False])
-
-
-def _steps(events: Sequence[Event], context: Context) -> list[Step]:
-    """The batch's recorded credentials, decrypted, and erasures, in order."""
-    steps: list[Step] = []
-    for event in events:
-        name = event.name
-        if name == "LearnerStream.CredentialRecorded":
-            entry: dict[str, Any] = event.fields["entry"]
-            steps.append((entry.get("learner", ""), entry, context.content(event)))
-        elif name == "LearnerStream.Erased":
-            steps.append((event.fields["entry"].get("learner", ""), None, None))
-    return steps
 
 
 def _stored(view: ViewCursor, steps: Sequence[Step]) -> dict[str, dict[str, Item]]:
@@ -91,13 +116,13 @@ def _stored(view: ViewCursor, steps: Sequence[Step]) -> dict[str, dict[str, Item
     """
     every: set[str] = set()
     own: set[str] = set()
-    for learner, entry, content in steps:
-        if entry is None:
+    for step in steps:
+        if step.item is None:
             continue
-        if reads_other_items(entry, content):
-            every.add(learner)
+        if step.reads_others:
+            every.add(step.learner)
         else:
-            own.add(str(entry["credential"]))
+            own.add(step.item.credential)
     rows = _select(view, "learner", sorted(every)) + _select(view, "credential", sorted(own))
     stored: dict[str, dict[str, Item]] = {}
     for row in rows:

@@ -63,7 +63,9 @@ class RegistryProjection:
 
     name = "registry"
     tables: tuple[str, ...] = ("view_organisations", "view_keys", "view_accreditations")
-    reads_content = False
+
+    def prepare(self, events: Sequence[Event], context: Context) -> None:
+        """Nothing: the batch's events are all it needs."""
 
     def project(self, view: ViewCursor, events: Sequence[Event], context: Context) -> None:
         """Record the batch's registry changes, in order."""

@@ -135,8 +135,12 @@ class Projection(Protocol):
 
     name: str
     tables: tuple[str, ...]
-    reads_content: bool
-    """Whether it reads the credentials entries seal (`Context.content`): the batch reader opens them."""
+
+    def prepare(self, events: Sequence[Event], context: Context) -> object:
+        """What projecting the events needs that the batch alone tells (decrypted content, rows made
+        from it), before the view is locked, while the batch before is written; `project` finds it
+        in `context.prepared[name]`.
+        """
 
     def project(self, view: ViewCursor, events: Sequence[Event], context: Context) -> None:
         """Change the view for a batch of events, as applying them one by one in order would (most
@@ -171,9 +175,8 @@ class Projections:
         once, in one transaction; return the events read. Each records its own position.
         """
         projections = [self.projection(name) for name in names]
-        opened = any(projection.reads_content for projection in projections)
         try:
-            events, context = reader.read(position, limit, stop, opened=opened)
+            events, context = reader.read(position, limit, stop, projections)
             if context is None:
                 return 0
             with self.store.writing() as view:

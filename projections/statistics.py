@@ -26,7 +26,9 @@ class StatisticsProjection:
 
     name = "statistics"
     tables: tuple[str, ...] = ("view_statistics",)
-    reads_content = False
+
+    def prepare(self, events: Sequence[Event], context: Context) -> None:
+        """Nothing: the batch's events are all it needs."""
 
     def project(self, view: ViewCursor, events: Sequence[Event], context: Context) -> None:
         """Count the batch's recorded credentials: one upsert per issuer, kind and month."""
