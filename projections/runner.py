@@ -5,11 +5,10 @@ the position it reached in the same transaction as its view change, so it resume
 from __future__ import annotations
 
 import contextlib
-import gc
 import itertools
 import operator
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import NamedTuple, Protocol
 
 from eventsourcing.persistence import PersistenceError
@@ -17,7 +16,7 @@ from eventsourcing.persistence import PersistenceError
 from ledger.application import Ledger
 from ledger.errors import LedgerError, StorageUnavailable
 from ledger.sql import SqlCursor, SqlStore
-from projections.batches import BatchReader, Context, DataKeys
+from projections.batches import BatchReader, Context, DataKeys, collector_paused
 from projections.events import Event, EventReader
 
 NAMES = ("portfolio", "registry", "credential_index", "statistics")
@@ -30,24 +29,6 @@ PIPELINED = 500
 """Events up to which a batch's statements go in a PostgreSQL pipeline (the follower's batch)."""
 _COPY_FROM = 100
 """Rows from which PostgreSQL inserts go by COPY, outside a pipeline."""
-
-
-@contextlib.contextmanager
-def _cycles_collected_after() -> Iterator[None]:
-    """Pause the cyclic garbage collector for one batch, which frees what it allocates by reference
-    counting alone; the next allocation after it starts one collection.
-
-    A rebuild batch keeps ~10^4 dicts alive at once (decoded events, items), so the collector ran
-    every 700 allocations and walked them again and again: 20-25 % of a rebuild's CPU.
-    """
-    if not gc.isenabled():  # paused by the caller (or another thread's batch): leave it so
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
 
 
 class ProjectionsBehind(LedgerError):
@@ -215,7 +196,7 @@ class Projections:
                 positions = self.positions()
                 lowest = min(positions[name] for name in pending)
                 together = [name for name in pending if positions[name] == lowest]
-                with _cycles_collected_after():
+                with collector_paused():
                     read = self._run_together(together, reader, batch, stop, lowest)
                 if not read:
                     pending = [name for name in pending if name not in together]
