@@ -121,8 +121,9 @@ class EventDecoder:
         and no transcoded object but a timestamp that decodes.
         """
         stamp = state.get("timestamp")
-        level = [value for name, value in state.items() if name != "timestamp" or not _transcoded(value)]
+        stamped = False
         if _transcoded(stamp):
+            stamped = True
             data = stamp["_data_"]
             if stamp["_type_"] != _TIMESTAMP_TYPE or type(data) is not str:
                 return False
@@ -131,16 +132,19 @@ class EventDecoder:
                 self.timestamps.decode(data)
             except Exception:  # a tampered timestamp: the mapper raises what it raises
                 return False
-        while level:
+        level = [value for value in state.values() if value is not stamp] if stamped else [*state.values()]
+        while level:  # (orjson makes each dict anew: only the timestamp's is `stamp`)
             below: list[Any] = []
             for value in level:
                 kind = type(value)
+                if kind is str or kind is int:
+                    continue
                 if kind is dict:
-                    if _transcoded(value):
+                    if len(value) == 2 and "_type_" in value and "_data_" in value:  # _transcoded
                         return False
-                    below.extend(value.values())
+                    below += value.values()
                 elif kind is list:
-                    below.extend(value)
+                    below += value
                 elif kind is float:
                     return False
             level = below
