@@ -16,7 +16,7 @@ from eventsourcing.utils import get_topic
 
 from ledger.application import Ledger
 from ledger.audit_decoding import EventDecoder
-from ledger.audit_source import Anchor, Record
+from ledger.audit_source import Anchor, Opening
 from ledger.errors import StorageUnavailable
 from ledger.indexes import (
     CredentialClaim,
@@ -40,18 +40,18 @@ class ClaimReader:
         self.ledger = ledger
         self.decoder = decoder
 
-    def anchored(self, records: list[Record]) -> list[Record]:
-        """The records, each with the claim behind it (when its kind has one), read in one query."""
-        wanted = [self._claim_wanted(record) for record in records]
+    def anchors(self, entries: list[tuple[Entry | None, Opening | None]]) -> list[Anchor | None]:
+        """The claim behind each (entry, opening) of a page (None when its kind has none), read in
+        one query.
+        """
+        wanted = [self._claim_wanted(entry, opening) for entry, opening in entries]
         claims = self._find_many([want[0] for want in wanted if want is not None])
-        return [
-            record if want is None else _anchored(record, _anchor(claims, *want))
-            for record, want in zip(records, wanted, strict=True)
-        ]
+        return [None if want is None else _anchor(claims, *want) for want in wanted]
 
-    def _claim_wanted(self, record: Record) -> tuple[UUID, type[Any], str] | None:
+    def _claim_wanted(
+        self, entry: Entry | None, opening: Opening | None
+    ) -> tuple[UUID, type[Any], str] | None:
         """The index claim that pins this entry (its id, class and what it is on), if its kind has one."""
-        entry, opening = record.entry, record.opening
         if entry is None:
             return None
         kind = entry.get("kind")
@@ -180,18 +180,3 @@ def _anchor(claims: dict[UUID, object], claim_id: UUID, kind: type[Any], what: s
     if not isinstance(read, kind):
         return Anchor(what, None)
     return Anchor(what, {name: value for name, value in vars(read).items() if not name.startswith("_")})
-
-
-def _anchored(record: Record, anchor: Anchor) -> Record:
-    """The record with the index claim behind it (as dataclasses.replace, without its overhead)."""
-    return Record(
-        record.notification_id,
-        record.stream,
-        record.version,
-        record.learner,
-        record.entry,
-        record.problem,
-        record.opening,
-        anchor,
-        record.hashes,
-    )

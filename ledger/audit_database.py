@@ -38,6 +38,11 @@ REGISTRY_TOPICS = tuple(
 """The topics of every registry event (ledger/registry.py), to replay the registry alone."""
 
 
+_Unanchored = tuple[int, str, int, bool, Entry | None, str | None, Opening | None, EntryHashes | None]
+"""A Record's fields but its anchor: notification id, stream, version, learner, entry, problem,
+opening and hashes."""
+
+
 def carries_entry(topic: str) -> bool:
     """True for the events of learner and organisation streams (index claims carry no entry)."""
     return topic.startswith((LEARNER_TOPIC, REGISTRY_TOPIC))
@@ -84,14 +89,19 @@ class DatabaseSource:
             if str(row.topic).startswith(LEARNER_TOPIC)
         )
         found = [
-            self._record(row, stream, self.decoder.members(row))
+            part
             for row, stream in zip(rows, streams, strict=True)
+            if (part := self._record(row, stream, self.decoder.members(row))) is not None
         ]
-        return self.claims.anchored([record for record in found if record is not None]), after
+        anchors = self.claims.anchors([(part[4], part[6]) for part in found])
+        return [
+            Record(*part[:7], anchor, part[7]) for part, anchor in zip(found, anchors, strict=True)
+        ], after
 
-    def _record(self, stored: Notification, stream: str, members: Members) -> Record | None:
-        """The entry a stored event carries, opened (not yet anchored); None for events that carry
-        none (index claims).
+    def _record(self, stored: Notification, stream: str, members: Members) -> _Unanchored | None:
+        """The entry a stored event carries, opened, as the fields of its Record but its anchor (the
+        page's claims are read together, and a record made once); None for events that carry none
+        (index claims).
         """
         topic = str(stored.topic)
         version = stored.originator_version if isinstance(stored.originator_version, int) else 0
@@ -101,21 +111,31 @@ class DatabaseSource:
             members = ValueError(f"its place in its stream is {stored.originator_version!r}")
         if isinstance(members, Exception):
             problem = f"stored event {ident} does not parse: {members}"
-            return Record(ident, stream, version, learner, None, problem) if carries_entry(topic) else None
+            return (
+                (ident, stream, version, learner, None, problem, None, None) if carries_entry(topic) else None
+            )
         entry, sealed = members
         if entry is None and not carries_entry(topic):
             return None
         if not isinstance(entry, dict):
-            return Record(
-                ident, stream, version, learner, None, f"stored event {ident} carries no entry object"
+            return (
+                ident,
+                stream,
+                version,
+                learner,
+                None,
+                f"stored event {ident} carries no entry object",
+                None,
+                None,
             )
         try:
             hashes = EntryHashes.of(canonical_json(entry))
         except VerificationError as error:
-            return Record(ident, stream, version, learner, None, f"the entry has no canonical form: {error}")
+            problem = f"the entry has no canonical form: {error}"
+            return ident, stream, version, learner, None, problem, None, None
         defer = self.defer and entry.get("kind") not in ("registration", ERASURE)
         opening = self._open(stream, sealed, defer=defer) if learner else None
-        return Record(ident, stream, version, learner, entry, None, opening, None, hashes)
+        return ident, stream, version, learner, entry, None, opening, hashes
 
     def entry_before(self, stream: str, version: int) -> tuple[int | None, Entry | None]:
         """The stream's last stored event before `version`, read back from the event store."""
