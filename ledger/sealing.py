@@ -13,11 +13,8 @@ import hmac
 import nacl.exceptions
 import nacl.secret
 import nacl.utils
-from nacl._sodium import ffi, lib  # type: ignore[import-not-found]  # PyNaCl's libsodium binding
 
 KEY_SIZE = nacl.secret.Aead.KEY_SIZE
-_NONCE_SIZE = nacl.secret.Aead.NONCE_SIZE
-_TAG_SIZE = nacl.secret.Aead.MACBYTES
 _WRAP_CONTEXT = b"learner-ledger/v1/data-key/"
 _SEAL_CONTEXT = b"learner-ledger/v1/sealed/"
 _INDEX_CONTEXT = b"learner-ledger/v1/uln-index"
@@ -45,22 +42,7 @@ class DataKey:
 
     def seal(self, learner_id: str, plaintext: bytes) -> bytes:
         """Encrypt plaintext for this learner (random 24-byte nonce prepended)."""
-        # What `bytes(self._box.encrypt(plaintext, aad))` returns (nonce + ciphertext), calling
-        # the libsodium function it calls directly: its argument checks (formatting four error
-        # messages each call) cost as much as encrypting a credential. Posting seals one per item.
-        if type(plaintext) is not bytes:
-            return bytes(self._box.encrypt(plaintext, _SEAL_CONTEXT + learner_id.encode()))
-        nonce = nacl.utils.random(_NONCE_SIZE)
-        aad = _SEAL_CONTEXT + learner_id.encode()
-        sealed = ffi.new("unsigned char[]", len(plaintext) + _TAG_SIZE)
-        length = ffi.new("unsigned long long *")
-        failed = lib.crypto_aead_xchacha20poly1305_ietf_encrypt(
-            sealed, length, plaintext, len(plaintext), aad, len(aad), ffi.NULL, nonce, self._key
-        )
-        if failed:
-            raise nacl.exceptions.CryptoError("Encryption failed.")
-        ciphertext: bytes = ffi.buffer(sealed, length[0])[:]
-        return nonce + ciphertext
+        return bytes(self._box.encrypt(plaintext, _SEAL_CONTEXT + learner_id.encode()))
 
     def open(self, learner_id: str, sealed: bytes) -> bytes:
         """Decrypt what `seal` produced for this learner, or raise SealBroken."""

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
-import nacl.secret
 import pytest
 
 from ledger.sealing import DataKey, MasterKey, SealBroken
@@ -26,18 +23,6 @@ def test_seal_and_open_round_trip_and_bind_to_the_learner() -> None:
     tampered[-1] ^= 1
     with pytest.raises(SealBroken):
         key.open(ALICE, bytes(tampered))
-
-
-@pytest.mark.parametrize("size", [0, 1, 1450, 70_000])
-def test_sealing_is_pynacls_aead_with_a_fresh_nonce(size: int) -> None:
-    raw = os.urandom(32)
-    plaintext = os.urandom(size)
-    sealed = DataKey(raw).seal(ALICE, plaintext)
-    box = nacl.secret.Aead(raw)
-    aad = b"learner-ledger/v1/sealed/" + ALICE.encode()
-    assert sealed == bytes(box.encrypt(plaintext, aad, sealed[:24]))
-    assert box.decrypt(sealed, aad) == plaintext
-    assert DataKey(raw).seal(ALICE, plaintext)[:24] != sealed[:24]
 
 
 def test_wrap_and_unwrap_bind_to_the_learner() -> None:
