@@ -53,7 +53,7 @@ from verification.consistency_check import check_consistency
 from verification.errors import MalformedBundle
 from verification.issuer_checks import (
     check_accredited,
-    check_canonical_commitment,
+    check_commitment,
     check_key_bound,
     check_key_not_compromised,
     check_key_valid,
@@ -61,9 +61,9 @@ from verification.issuer_checks import (
     credential_issuer,
 )
 from verification.log_checks import (
-    check_canonical_inclusion,
-    check_canonical_registry_in_log,
     check_checkpoint_signature,
+    check_inclusion,
+    check_registry_in_log,
     read_trusted_keys,
 )
 from verification.note import Verifier
@@ -120,11 +120,9 @@ def verify_bundle(
         check_key_valid(signed, record),
         compromise_check,
         check_accredited(signed, parsed.issuer_registry),
-        check_canonical_commitment(
-            parsed.credential, canonical.credential, parsed.salt, parsed.entry, signed=signed
-        ),
-        check_canonical_inclusion(canonical.entry, parsed.proof, checkpoint),
-        check_canonical_registry_in_log(
+        check_commitment(parsed.credential, canonical.credential, parsed.salt, parsed.entry, signed=signed),
+        check_inclusion(canonical.entry, parsed.proof, checkpoint),
+        check_registry_in_log(
             [item.entry for item in registry],
             [item.proof for item in registry],
             checkpoint,

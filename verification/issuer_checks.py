@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from verification.canonical import canonical_json
 from verification.data_integrity import Proof, parse_proof, verify_parsed_proof
 from verification.entries import commitment
 from verification.errors import VerificationError
@@ -216,12 +215,7 @@ def check_accredited(signed: SignedCredential | None, registry: RegistryState) -
     return passed(name, f"{_who(registry)} was accredited to issue {plural}{scope} on {when}.")
 
 
-def check_commitment(document: Mapping[str, Any], salt: bytes, entry: Mapping[str, Any]) -> Check:
-    """commitment-matches-entry: SHA-256(salt ‖ JCS(credential)) is the entry's, and its fields agree."""
-    return check_canonical_commitment(document, canonical_json(document), salt, entry)
-
-
-def check_canonical_commitment(
+def check_commitment(
     document: Mapping[str, Any],
     canonical: bytes,
     salt: bytes,
@@ -229,7 +223,8 @@ def check_canonical_commitment(
     *,
     signed: SignedCredential | None = None,
 ) -> Check:
-    """check_commitment of a credential whose RFC 8785 bytes are `canonical`.
+    """commitment-matches-entry: SHA-256(salt ‖ `canonical`, the credential's RFC 8785 bytes) is the
+    entry's, and its fields agree.
 
     `signed` is what check_proof_signature found for this document, if its signature verified:
     its key is the one signing_key_of would read again.

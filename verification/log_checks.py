@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import functools
 import hashlib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from verification.canonical import canonical_json
 from verification.checkpoint import Checkpoint, parse_checkpoint
 from verification.entries import check_hashed_chain, entry_hash
 from verification.errors import (
@@ -95,17 +94,9 @@ def _open_checkpoint(note: str, verifiers: Sequence[Verifier]) -> Checkpoint | s
 _remembered_checkpoint = functools.lru_cache(maxsize=16)(_open_checkpoint)
 
 
-def check_inclusion(entry: Mapping[str, Any], proof: TlogProof, checkpoint: Checkpoint | None) -> Check:
-    """inclusion-in-checkpoint: the entry's leaf is at the proof's index under the checkpoint's root."""
-    if checkpoint is None:
-        return not_checked("inclusion-in-checkpoint", NO_CHECKPOINT)
-    return check_canonical_inclusion(canonical_json(entry), proof, checkpoint)
-
-
-def check_canonical_inclusion(
-    canonical_entry: bytes, proof: TlogProof, checkpoint: Checkpoint | None
-) -> Check:
-    """check_inclusion of the entry whose RFC 8785 bytes are `canonical_entry`."""
+def check_inclusion(canonical_entry: bytes, proof: TlogProof, checkpoint: Checkpoint | None) -> Check:
+    """inclusion-in-checkpoint: the entry whose RFC 8785 bytes are `canonical_entry` is at the
+    proof's index under the checkpoint's root."""
     name = "inclusion-in-checkpoint"
     if checkpoint is None:
         return not_checked(name, NO_CHECKPOINT)
@@ -131,45 +122,16 @@ def check_registry_in_log(
     checkpoint: Checkpoint | None,
     note: str,
     status: StatusStatement | None,
-) -> Check:
-    """registry-in-log: the issuer's registry entries are in the log, chained from 1, and all of them.
-
-    All of them: the last entry shown must be the registry head that `status`, the ledger's status
-    statement as check_status opened it (None if it could not), names. That is the only signed word
-    on how many registry entries there are; without it the bundle may leave out the trailing ones.
-    """
-    return _registry_in_log(
-        entries,
-        proofs,
-        checkpoint,
-        note,
-        status,
-        canonical_of=lambda position: canonical_json(entries[position]),
-    )
-
-
-def check_canonical_registry_in_log(
-    entries: Sequence[Mapping[str, Any]],
-    proofs: Sequence[TlogProof],
-    checkpoint: Checkpoint | None,
-    note: str,
-    status: StatusStatement | None,
     *,
     canonical: Sequence[bytes],
 ) -> Check:
-    """check_registry_in_log of entries whose RFC 8785 bytes are known: canonical[i] is entries[i]'s."""
-    return _registry_in_log(entries, proofs, checkpoint, note, status, canonical_of=canonical.__getitem__)
+    """registry-in-log: the issuer's registry entries are in the log, chained from 1, and all of them.
 
-
-def _registry_in_log(
-    entries: Sequence[Mapping[str, Any]],
-    proofs: Sequence[TlogProof],
-    checkpoint: Checkpoint | None,
-    note: str,
-    status: StatusStatement | None,
-    *,
-    canonical_of: Callable[[int], bytes],
-) -> Check:
+    `canonical[i]` is the RFC 8785 bytes of `entries[i]`. All of them: the last entry shown must be
+    the registry head that `status`, the ledger's status statement as check_status opened it (None
+    if it could not), names. That is the only signed word on how many registry entries there are;
+    without it the bundle may leave out the trailing ones.
+    """
     name = "registry-in-log"
     if checkpoint is None:
         return not_checked(name, NO_CHECKPOINT)
@@ -181,7 +143,7 @@ def _registry_in_log(
                 f"The issuer's registry entry {entry.get('seq')} is proven against another checkpoint: "
                 "the key and accreditation checks cannot be relied on.",
             )
-        leaf, digest = _hashes(canonical_of(position))
+        leaf, digest = _hashes(canonical[position])
         if not _included(leaf, proof.index, checkpoint.size, proof.hashes, checkpoint.root):
             return failed(
                 name,
