@@ -8,11 +8,10 @@ from dataclasses import dataclass
 
 from verification.errors import MalformedCheckpoint, OriginMismatch
 from verification.merkle import HASH_SIZE, MAX_TREE_SIZE
-from verification.note import Verifier, decode_base64, open_note, sign_note
+from verification.note import Verifier, decode_base64, is_note_line, open_note, sign_note
 
 # Decimal without leading zeroes; 20 digits bound the work before the uint64 range check.
 _TREE_SIZE = re.compile(r"0|[1-9][0-9]{0,19}")
-_CONTROL = re.compile(r"[\x00-\x1f]")  # the characters below " "
 
 
 @dataclass(frozen=True)
@@ -26,11 +25,7 @@ class Checkpoint:
 
     def __post_init__(self) -> None:
         for line in (self.origin, *self.extensions):
-            if type(line) is str:
-                bad = not line or _CONTROL.search(line) is not None
-            else:
-                bad = not line or any(character < " " for character in line)
-            if bad:
+            if not is_note_line(line):
                 raise MalformedCheckpoint(f"checkpoint line {line!r} is empty or holds a control character")
         if not 0 <= self.size <= MAX_TREE_SIZE:
             raise MalformedCheckpoint(f"tree size {self.size} is out of range")

@@ -27,6 +27,7 @@ SIGNER_KEY_PREFIX = "PRIVATE+KEY+"
 MAX_SIGNATURES = 100
 
 _CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f]")
+_LINE_CONTROL = re.compile(r"[\x00-\x1f]")  # the characters below " ", newline too
 _CONTROL_BYTES = bytes([*range(0x0A), *range(0x0B, 0x20)])
 _ASCII_KEY_NAME = re.compile(r"[^\x00-\x20+]+")
 
@@ -59,6 +60,11 @@ def is_valid_key_name(name: str) -> bool:
         # Every ASCII space or control character is at or below U+0020: one match in C.
         return _ASCII_KEY_NAME.fullmatch(name) is not None
     return bool(name) and "+" not in name and not any(c.isspace() or c < " " for c in name)
+
+
+def is_note_line(line: object) -> bool:
+    """Tell whether line is non-empty text without control characters: one line of a note's text."""
+    return isinstance(line, str) and bool(line) and _LINE_CONTROL.search(line) is None
 
 
 def key_id(name: str, public_key: bytes) -> bytes:

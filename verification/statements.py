@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 from verification.errors import MalformedStatement, StatementOriginMismatch
 from verification.merkle import MAX_TREE_SIZE
-from verification.note import Verifier, open_note, sign_note
+from verification.note import Verifier, is_note_line, open_note, sign_note
 from verification.trust import parse_instant
 
 RECEIPT_HEADER = "learner-ledger/receipt/v1"
@@ -37,7 +37,6 @@ _HASH_HEX = re.compile(r"[0-9a-f]{64}")
 _UUID_URN = re.compile(r"urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _POSITIVE = re.compile(r"[1-9][0-9]{0,18}")
 _SIZE = re.compile(r"0|[1-9][0-9]{0,19}")
-_CONTROL = re.compile(r"[\x00-\x1f]")  # the characters below " "
 
 
 @dataclass(frozen=True)
@@ -164,11 +163,7 @@ def _text(lines: list[str]) -> str:
 
 
 def _check_origin(origin: str) -> None:
-    if type(origin) is str:
-        bad = not origin or _CONTROL.search(origin) is not None
-    else:
-        bad = not isinstance(origin, str) or not origin or any(character < " " for character in origin)
-    if bad:
+    if not is_note_line(origin):
         raise MalformedStatement(f"origin {origin!r} is empty or holds a control character")
 
 
