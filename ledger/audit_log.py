@@ -22,6 +22,9 @@ from verification.checkpoint import Checkpoint, open_checkpoint
 from verification.errors import MerkleError, VerificationError
 from verification.merkle import Frontier, verify_consistency
 
+_HASHES_HELD = 256
+"""At most this many leaf hashes wait to be added to the frontier."""
+
 
 @dataclass(frozen=True)
 class _Signed:
@@ -46,6 +49,8 @@ class LogAuditor:
         self.page = page
         self.frontier: Frontier | None = Frontier()
         self.broken = ""
+        self._hashes: list[bytes] = []
+        """Leaf hashes taken but not yet added to the frontier (added before it is looked at)."""
         """Why the root can no longer be recomputed, once it cannot."""
         self.offset = 0
         self.previous: _Signed | None = None
@@ -130,6 +135,7 @@ class LogAuditor:
         while self._next_leaf is not None:
             self._extra(self._take())
         self._settle(self.end)
+        self._extend()
         ours = self.frontier
         if (
             stored is not None
@@ -169,12 +175,14 @@ class LogAuditor:
     def _take(self) -> Leaf:
         leaf = self._next_leaf
         assert leaf is not None
-        if self.frontier is not None and leaf.index != self.frontier.size:
-            self.broken = f"leaf {self.frontier.size} is missing"
-            self.frontier = None
+        if self.frontier is not None and leaf.index != self.frontier.size + len(self._hashes):
+            self.broken = f"leaf {self.frontier.size + len(self._hashes)} is missing"
+            self.frontier, self._hashes = None, []
         self._settle(leaf.index)
         if self.frontier is not None:
-            self.frontier = self.frontier.append(leaf.hash)
+            self._hashes.append(leaf.hash)
+            if len(self._hashes) >= _HASHES_HELD:
+                self._extend()
         self.tally.count("leaves")
         self._next_leaf = next(self._leaves, None)
         return leaf
@@ -224,8 +232,17 @@ class LogAuditor:
     def _settle(self, upto: int) -> None:
         """Check every checkpoint the leaves read so far complete (size <= upto)."""
         while self._next_checkpoint is not None and self._next_checkpoint.size <= upto:
+            self._extend()
             self._check(self._next_checkpoint)
             self._next_checkpoint = next(self._checkpoints, None)
+
+    def _extend(self) -> None:
+        """Add the leaf hashes taken since to the frontier, in one go (one Frontier made, not one a
+        leaf: the same frontier as appending each)."""
+        if self._hashes:
+            if self.frontier is not None:
+                self.frontier = self.frontier.extend(self._hashes)
+            self._hashes = []
 
     def _check(self, checkpoint: _Signed) -> None:
         self.tally.count("checkpoints")
