@@ -32,7 +32,7 @@ from verification.bundle import verify_bundle
 
 SCALES: dict[str, dict[str, Any]] = {
     "smoke": {"leaves": 1_000, "credentials": 10, "seconds": 0.3, "offline": 20},
-    "quick": {"leaves": 100_000, "credentials": 200, "seconds": 2, "offline": 300},
+    "quick": {"leaves": 100_000, "credentials": 200, "seconds": 2, "offline": 1_500},
     "full": {"leaves": 1_000_000, "credentials": 1_000, "seconds": 20, "offline": 3_000},
 }
 CONCURRENCY = 8
