@@ -10,7 +10,7 @@ import concurrent.futures
 import contextlib
 import gc
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from typing import Any, NamedTuple, Protocol
 
 import orjson
@@ -38,10 +38,26 @@ class DataKeys:
     def __init__(self, ledger: Ledger) -> None:
         self._ledger = ledger
         self._unwrapped: dict[LearnerKeyRow, DataKey] = {}
+        self._last: dict[str, DataKey | None] = {}
+        """Each learner's key as last read (None: gone then)."""
 
-    def read(self, learners: Iterable[str]) -> dict[str, DataKey]:
+    def read(self, learners: Collection[str]) -> dict[str, DataKey]:
         """The learners' data keys; learners whose key is gone (or does not unwrap) absent."""
-        return self._ledger.data_keys(learners, self._unwrapped)
+        keys = self._ledger.data_keys(learners, self._unwrapped)
+        self._last.update((learner, keys.get(learner)) for learner in learners)
+        return keys
+
+    def last_read(self, learners: Collection[str]) -> dict[str, DataKey]:
+        """The learners' data keys as last read, only those never read read now: for a batch read
+        ahead, whose keys are read again before it is written (`Context.read_keys_again`).
+        """
+        unread = [learner for learner in learners if learner not in self._last]
+        keys = self.read(unread) if unread else {}
+        for learner in learners:
+            key = self._last.get(learner)
+            if key is not None:
+                keys[learner] = key
+        return keys
 
 
 class Context:
@@ -51,7 +67,14 @@ class Context:
     from the batch alone (`Projection.prepare`).
     """
 
-    def __init__(self, keys: DataKeys, events: Sequence[Event], projections: Sequence[Preparing]) -> None:
+    def __init__(
+        self,
+        keys: DataKeys,
+        events: Sequence[Event],
+        projections: Sequence[Preparing],
+        *,
+        ahead: bool = False,
+    ) -> None:
         self._sealing = keys
         self._events = events
         self._projections = projections
@@ -62,8 +85,12 @@ class Context:
             if learner and "sealed" in event.fields:
                 learners.add(learner)
         self._learners = learners
-        # One query for the batch, not one per learner; a destroyed key is simply absent.
-        self._keys: dict[str, DataKey] = keys.read(learners) if learners else {}
+        # One query for the batch, not one per learner; a destroyed key is simply absent. A batch read
+        # ahead takes the keys as last read (a rebuild reads each learner's every batch): they are read
+        # again before it is written.
+        self._keys: dict[str, DataKey] = (
+            (keys.last_read if ahead else keys.read)(learners) if learners else {}
+        )
         self._contents: dict[int, tuple[str, dict[str, Any] | None]] = {}
         """Each opened event's learner and content, by position."""
         self.prepared: dict[str, object] = {}
@@ -177,15 +204,23 @@ class BatchReader:
             following = (batch.events[-1].position, limit, stop, tuple(projections))
             if self._pool is None:
                 self._pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="projections-read")
-            self._ahead = (following, self._pool.submit(self._read, *following))
+            self._ahead = (following, self._pool.submit(self._read, *following, ahead=True))
         return batch
 
-    def _read(self, start: int, limit: int, stop: int | None, projections: Sequence[Preparing]) -> Batch:
+    def _read(
+        self,
+        start: int,
+        limit: int,
+        stop: int | None,
+        projections: Sequence[Preparing],
+        *,
+        ahead: bool = False,
+    ) -> Batch:
         if stop is not None and start >= stop:
             return Batch([], None)
         with collector_paused():
             events = self._events.read(start + 1, limit, stop)
-            return Batch(events, Context(self._keys, events, projections) if events else None)
+            return Batch(events, Context(self._keys, events, projections, ahead=ahead) if events else None)
 
     def close(self) -> None:
         """Stop reading ahead (a batch being read is finished and dropped)."""
