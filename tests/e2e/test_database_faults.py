@@ -79,6 +79,12 @@ def readiness(url: str) -> httpx.Response | None:
         return None
 
 
+def bundle_of(url: str, token: str, credential: str) -> dict[str, Any] | None:
+    """The credential's proof bundle once the log holds it; None before."""
+    answer = httpx.get(f"{url}/v1/credentials/{credential}/bundle", headers=bearer(token), timeout=30)
+    return answer.json() if answer.status_code == 200 else None
+
+
 @pytest.mark.parametrize("backend", ["postgres"], indirect=True)
 def test_connections_killed_and_database_unreachable_then_recovered(
     backend: Backend, ledger: Ledger, tmp_path: Path
@@ -99,6 +105,8 @@ def test_connections_killed_and_database_unreachable_then_recovered(
     served = Served(env, tmp_path / "server.log")
     poster = Poster(served.url, token, issuer, learner)
     thread = threading.Thread(target=poster.run, daemon=True)
+    verifying: threading.Thread | None = None
+    verdicts: list[httpx.Response] = []
     terminated = 0
     try:
         served.start()
@@ -121,12 +129,23 @@ def test_connections_killed_and_database_unreachable_then_recovered(
             "a post recorded after the connections were killed (the pool recovering by itself)",
         )
 
+        first = next(credential for credential, status, _, _ in poster.answers if status == 201)
+        bundle = wait_until(lambda: bundle_of(served.url, token, first), "the first credential's bundle")
+
         # 2. the database unreachable: /readyz and posts answer 503 with Retry-After
         proxy.cut()
         outage = wait_until(
             lambda: (answer := readiness(served.url)) is not None and answer.status_code == 503 and answer,
             "/readyz reporting the outage",
         )
+        # a verification waiting on the database (its erasure read) leaves the server answering others
+        verifying = threading.Thread(
+            target=lambda: verdicts.append(httpx.post(f"{served.url}/v1/verify", json=bundle, timeout=90))
+        )
+        verifying.start()
+        time.sleep(0.5)
+        assert httpx.get(f"{served.url}/healthz", timeout=30).status_code == 200
+        assert verifying.is_alive(), "the verification was expected to be still waiting on the database"
         mark = len(poster.answers)
         wait_until(lambda: len(poster.answers) > mark + 2, "posts answered during the outage")
         during = poster.answers[mark:]
@@ -143,6 +162,8 @@ def test_connections_killed_and_database_unreachable_then_recovered(
     finally:
         poster.stop.set()
         thread.join(timeout=60)
+        if verifying is not None:
+            verifying.join(timeout=90)
         served.stop()
         proxy.close()
 
@@ -152,6 +173,8 @@ def test_connections_killed_and_database_unreachable_then_recovered(
     assert outage.json()["type"].endswith("/not-ready") and outage.headers["retry-after"]
     assert during and all(status == 503 for _, status, _, _ in during), during
     assert set(statuses) <= {201, 503}, statuses  # never a 500, never a hang without an answer
+    # answered once the database came back or the retries gave up, never a 500
+    assert [verdict.status_code in (200, 503) for verdict in verdicts] == [True]
     for _, status, body, retry_after in poster.answers:
         if status == 503:
             assert retry_after is not None and int(retry_after) > 0
