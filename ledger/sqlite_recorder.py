@@ -51,70 +51,60 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
 
     def select_learner_key_rows(self, learner_ids: Sequence[str]) -> dict[str, LearnerKeyRow]:
         """The wrapped data keys of many learners in one query, by learner id."""
-        found: dict[str, LearnerKeyRow] = {}
-        with self.datastore.transaction(commit=False) as c:
-            for chunk in chunks(list(learner_ids)):
-                marks = ",".join("?" * len(chunk))
-                c.execute(
-                    "SELECT learner_id, wrapped_key, master_key_id FROM learner_keys "  # noqa: S608
-                    f"WHERE learner_id IN ({marks})",
-                    tuple(chunk),
-                )
-                for row in c.fetchall():
-                    found[row[0]] = LearnerKeyRow(row[0], bytes(row[1]), row[2])
-        return found
+        rows = self._rows_in(
+            "SELECT learner_id, wrapped_key, master_key_id FROM learner_keys WHERE learner_id IN ({marks})",
+            learner_ids,
+        )
+        return {row[0]: LearnerKeyRow(row[0], bytes(row[1]), row[2]) for row in rows}
 
     def select_last_events(self, originator_ids: Sequence[UUID]) -> dict[UUID, StoredEvent]:
         """The last stored event of each aggregate in one query, by id."""
-        found: dict[UUID, StoredEvent] = {}
         table = self.events_table_name
-        with self.datastore.transaction(commit=False) as c:
-            for chunk in chunks([identifier.hex for identifier in originator_ids]):
-                marks = ",".join("?" * len(chunk))
-                c.execute(
-                    f"SELECT e.originator_id, e.originator_version, e.topic, e.state FROM {table} e "  # noqa: S608
-                    f"JOIN (SELECT originator_id, MAX(originator_version) AS version FROM {table} "
-                    f"WHERE originator_id IN ({marks}) GROUP BY originator_id) last "
-                    "ON e.originator_id = last.originator_id AND e.originator_version = last.version",
-                    tuple(chunk),
-                )
-                for row in c.fetchall():
-                    identifier = UUID(row["originator_id"])
-                    found[identifier] = StoredEvent(
-                        identifier, row["originator_version"], row["topic"], bytes(row["state"])
-                    )
+        rows = self._rows_in(
+            f"SELECT e.originator_id, e.originator_version, e.topic, e.state FROM {table} e "  # noqa: S608
+            f"JOIN (SELECT originator_id, MAX(originator_version) AS version FROM {table} "
+            "WHERE originator_id IN ({marks}) GROUP BY originator_id) last "
+            "ON e.originator_id = last.originator_id AND e.originator_version = last.version",
+            [identifier.hex for identifier in originator_ids],
+        )
+        found: dict[UUID, StoredEvent] = {}
+        for row in rows:
+            identifier = UUID(row["originator_id"])
+            found[identifier] = StoredEvent(
+                identifier, row["originator_version"], row["topic"], bytes(row["state"])
+            )
         return found
 
     def select_last_versions(self, originator_ids: Sequence[UUID]) -> dict[UUID, int]:
         """The last stored version of each aggregate in one query (no state read), by id."""
-        found: dict[UUID, int] = {}
-        with self.datastore.transaction(commit=False) as c:
-            for chunk in chunks([identifier.hex for identifier in originator_ids]):
-                marks = ",".join("?" * len(chunk))
-                c.execute(
-                    "SELECT originator_id, MAX(originator_version) AS version "  # noqa: S608
-                    f"FROM {self.events_table_name} WHERE originator_id IN ({marks}) GROUP BY originator_id",
-                    tuple(chunk),
-                )
-                for row in c.fetchall():
-                    found[UUID(row["originator_id"])] = int(row["version"])
-        return found
+        rows = self._rows_in(
+            f"SELECT originator_id, MAX(originator_version) AS version FROM {self.events_table_name} "  # noqa: S608
+            "WHERE originator_id IN ({marks}) GROUP BY originator_id",
+            [identifier.hex for identifier in originator_ids],
+        )
+        return {UUID(row["originator_id"]): int(row["version"]) for row in rows}
 
     def select_events_of(self, originator_ids: Sequence[UUID]) -> dict[UUID, list[StoredEvent]]:
         """Every stored event of each aggregate in one query, in version order, by id."""
         found: dict[UUID, list[StoredEvent]] = {}
-        with self.datastore.transaction(commit=False) as c:
-            for chunk in chunks([identifier.hex for identifier in originator_ids]):
-                marks = ",".join("?" * len(chunk))
-                c.execute(
-                    "SELECT originator_id, originator_version, topic, state "  # noqa: S608
-                    f"FROM {self.events_table_name} WHERE originator_id IN ({marks}) "
-                    "ORDER BY originator_id, originator_version",
-                    tuple(chunk),
-                )
-                for row in c.fetchall():
-                    identifier = UUID(row["originator_id"])
-                    found.setdefault(identifier, []).append(
-                        StoredEvent(identifier, row["originator_version"], row["topic"], bytes(row["state"]))
-                    )
+        rows = self._rows_in(
+            f"SELECT originator_id, originator_version, topic, state FROM {self.events_table_name} "  # noqa: S608
+            "WHERE originator_id IN ({marks}) ORDER BY originator_id, originator_version",
+            [identifier.hex for identifier in originator_ids],
+        )
+        for row in rows:
+            identifier = UUID(row["originator_id"])
+            found.setdefault(identifier, []).append(
+                StoredEvent(identifier, row["originator_version"], row["topic"], bytes(row["state"]))
+            )
         return found
+
+    def _rows_in(self, statement: str, keys: Sequence[str]) -> list[Any]:
+        """The rows of `statement` for every key, its `{marks}` standing for the placeholders of one
+        chunk of keys (SQLite caps a statement's parameters), all read in one transaction."""
+        rows: list[Any] = []
+        with self.datastore.transaction(commit=False) as c:
+            for chunk in chunks(list(keys)):
+                c.execute(statement.replace("{marks}", ",".join("?" * len(chunk))), tuple(chunk))
+                rows += c.fetchall()
+        return rows
