@@ -43,9 +43,6 @@ class Examined(NamedTuple):
     key: bytes | None = None
 
 
-_data_keys: dict[bytes, DataKey] = {}
-"""Learners' data keys a worker was handed, by their bytes (a page holds many entries of a learner)."""
-
 _keys: dict[str, VerifyKey] = {}
 """Keys read from their Multikey form (base58 in Python is slow; a ledger has few keys)."""
 
@@ -108,13 +105,8 @@ def examine_all(tasks: list[Task]) -> list[tuple[Any, ...]]:
 def _open_and_examine(raw: bytes, learner: str, sealed: object, credential: bool) -> tuple[Any, ...]:
     """Open a sealed content and examine it as the audit does an opened one (ledger/audit_entries.py:
     the commitment, and a credential's proof when the content is a JSON object)."""
-    key = _data_keys.get(raw)
-    if key is None:
-        if len(_data_keys) >= 4096:
-            _data_keys.clear()
-        key = _data_keys[raw] = DataKey(raw)
     try:
-        plain = key.open(learner, base64.b64decode(str(sealed), validate=True))
+        plain = DataKey(raw).open(learner, base64.b64decode(str(sealed), validate=True))
         content, salt = read_opened(plain)
     except (SealBroken, ValueError, KeyError, TypeError) as error:  # as open_sealed says it
         return None, str(error) or type(error).__name__, None
