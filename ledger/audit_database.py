@@ -14,7 +14,7 @@ from ledger.application import Ledger
 from ledger.audit_claims import ClaimReader
 from ledger.audit_decoding import EventDecoder, Members
 from ledger.audit_entries import BoundedCache
-from ledger.audit_examine import key_bytes, open_sealed
+from ledger.audit_examine import open_sealed
 from ledger.audit_report import Tally
 from ledger.audit_rows import LogRows, integration_state, read_notifications
 from ledger.audit_source import EntryHashes, Integration, Opening, Record, Recorded, Row
@@ -235,7 +235,7 @@ class DatabaseSource:
         if isinstance(key, Opening):
             return key
         if defer:
-            return Opening(deferred=(key_bytes(key), learner, sealed))
+            return Opening(deferred=(key, learner, sealed))
         content, salt, problem = open_sealed(key, learner, sealed)
         return Opening(problem=problem) if salt is None else Opening(content, salt)
 

@@ -23,9 +23,9 @@ from verification.entries import commitment
 from verification.errors import VerificationError
 from verification.keys import VerifyKey
 
-Task = tuple[Any, bytes, bool] | tuple[bytes, str, object, bool]
+Task = tuple[Any, bytes, bool] | tuple[DataKey, str, object, bool]
 """What examining an entry needs: its opened content, its salt, and whether it holds a credential
-whose proof to verify; or what opening it needs first: the learner's data key (raw), the learner,
+whose proof to verify; or what opening it needs first: the learner's data key, the learner,
 the sealed content, and whether it is a credential's (a worker then sends back the content and
 salt, or why they do not open, and what examining them found)."""
 
@@ -87,12 +87,6 @@ def read_opened(plain: bytes) -> tuple[Any, bytes]:
     return opened["content"], base64.b64decode(opened["salt"], validate=True)
 
 
-def key_bytes(key: DataKey) -> bytes:
-    """A data key's 32 bytes, to hand to a worker (ledger.sealing.DataKey keeps them to itself)."""
-    raw: bytes = key._key  # the one place an audit needs a key's bytes
-    return raw
-
-
 def examine_all(tasks: list[Task]) -> list[tuple[Any, ...]]:
     """Examine each task in turn, as plain tuples (what a worker process sends back): Examined's
     fields, or for a task that opens first (what it opened to, why it does not open, Examined's
@@ -102,11 +96,11 @@ def examine_all(tasks: list[Task]) -> list[tuple[Any, ...]]:
     return [tuple(examine(*task)) if len(task) == 3 else _open_and_examine(*task) for task in tasks]
 
 
-def _open_and_examine(raw: bytes, learner: str, sealed: object, credential: bool) -> tuple[Any, ...]:
+def _open_and_examine(key: DataKey, learner: str, sealed: object, credential: bool) -> tuple[Any, ...]:
     """Open a sealed content and examine it as the audit does an opened one (ledger/audit_entries.py:
     the commitment, and a credential's proof when the content is a JSON object)."""
     try:
-        plain = DataKey(raw).open(learner, base64.b64decode(str(sealed), validate=True))
+        plain = key.open(learner, base64.b64decode(str(sealed), validate=True))
         content, salt = read_opened(plain)
     except (SealBroken, ValueError, KeyError, TypeError) as error:  # as open_sealed says it
         return None, str(error) or type(error).__name__, None

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from ledger.audit_report import Tally
+from ledger.sealing import DataKey
 from ledger.streams import Entry
 from verification.merkle import Frontier, leaf_hash
 from verification.note import Verifier
@@ -43,8 +44,8 @@ class Opening:
     """The learner's data key was destroyed: nothing can be opened."""
     key_problem: str | None = None
     """The learner's data key does not unwrap (an `unreadable` finding)."""
-    deferred: tuple[bytes, str, object] | None = field(default=None, repr=False, compare=False)
-    """The learner's data key (raw), the learner and the sealed content, when the source left the
+    deferred: tuple[DataKey, str, object] | None = field(default=None, repr=False, compare=False)
+    """The learner's data key, the learner and the sealed content, when the source left the
     opening to the audit's worker processes (ledger/audit_pages.py); never sent over the wire.
     """
 

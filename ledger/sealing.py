@@ -54,6 +54,10 @@ class DataKey:
     def __repr__(self) -> str:
         return "DataKey(…)"
 
+    def __reduce__(self) -> tuple[type[DataKey], tuple[bytes]]:
+        """Pickled as its 32 bytes: the audit hands keys to its worker processes."""
+        return DataKey, (self._key,)
+
 
 class MasterKey:
     """The operator's master key, which wraps learner data keys and keys the ULN index."""

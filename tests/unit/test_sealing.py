@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pickle
+
 import pytest
 
 from ledger.sealing import DataKey, MasterKey, SealBroken
@@ -54,3 +56,13 @@ def test_key_lengths_are_checked(size: int) -> None:
 def test_keys_never_show_in_repr() -> None:
     assert repr(DataKey(bytes(range(32)))) == "DataKey(…)"
     assert repr(MasterKey(bytes(range(32)))) == "MasterKey(…)"
+
+
+def test_a_data_key_pickles_as_itself() -> None:
+    # The audit hands learners' keys to its worker processes by pickling them.
+    key = DataKey.generate()
+    sealed = key.seal(ALICE, b"content")
+    copy = pickle.loads(pickle.dumps(key))
+    assert copy.open(ALICE, sealed) == b"content"
+    with pytest.raises(SealBroken):
+        pickle.loads(pickle.dumps(DataKey.generate())).open(ALICE, sealed)
