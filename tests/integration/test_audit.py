@@ -663,9 +663,12 @@ def test_memory_does_not_grow_with_one_streams_length(ledger: Ledger, university
             tracemalloc.stop()
 
     grow(100)
+    peak()  # what a first audit in this process allocates once (imports, prepared statements) is not counted
     short, report = peak()
     assert report.ok and report.counted["credentials"] == 100
     grow(700)
     long, report = peak()
     assert report.ok and report.counted["credentials"] == 800
-    assert long < 1.5 * short, (short, long)  # a stream eight times longer, about the same peak
+    # A stream eight times longer, about the same peak: reading whole streams added ~7 MB here. What
+    # may grow is bounded caches filling (stream URNs, decoded signatures: ~0.5 MB at 800 entries).
+    assert long - short < 1_500_000, (short, long)
