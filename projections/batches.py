@@ -177,14 +177,19 @@ class Batch(NamedTuple):
 
 
 class BatchReader:
-    """Reads batches of events with their context; after a full batch, reads the next in a thread
-    while the caller writes this one, so reading, decoding, decrypting and preparing overlap the
-    waits on the database (SQLite's steps and commit, PostgreSQL's work on the rows sent).
+    """Reads batches of events with their context; with `ahead`, after a full batch, reads the next
+    in a thread while the caller writes this one, so reading, decoding, decrypting and preparing
+    overlap the writer's waits on PostgreSQL (its work on the rows sent).
+
+    Not on SQLite, whose steps leave the two threads mostly contending for the GIL: a quick rebuild
+    of all four there ran 22.6k/24.2k/21.6k events/s with it against 30.2k/26.2k/29.6k without
+    (alternated, one machine, one minute).
     """
 
-    def __init__(self, events: EventReader, keys: DataKeys) -> None:
+    def __init__(self, events: EventReader, keys: DataKeys, *, ahead: bool) -> None:
         self._events = events
         self._keys = keys
+        self._read_ahead = ahead
         self._pool: concurrent.futures.ThreadPoolExecutor | None = None
         self._ahead: tuple[tuple[object, ...], concurrent.futures.Future[Batch]] | None = None
 
@@ -200,7 +205,7 @@ class BatchReader:
         else:
             batch = self._read(*wanted)
         self._ahead = None
-        if len(batch.events) == limit:
+        if self._read_ahead and len(batch.events) == limit:
             following = (batch.events[-1].position, limit, stop, tuple(projections))
             if self._pool is None:
                 self._pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="projections-read")

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import NamedTuple, Protocol
 
 from eventsourcing.persistence import PersistenceError
+from eventsourcing.postgres import PostgresApplicationRecorder
 
 from ledger.application import Ledger
 from ledger.errors import LedgerError, StorageUnavailable
@@ -190,7 +191,8 @@ class Projections:
         pending = list(names or self.by_name)
         for name in pending:
             self.projection(name)
-        reader = BatchReader(self.events, DataKeys(self.ledger))
+        postgres = isinstance(self.ledger.recorder, PostgresApplicationRecorder)
+        reader = BatchReader(self.events, DataKeys(self.ledger), ahead=postgres)
         try:
             while pending:
                 positions = self.positions()
