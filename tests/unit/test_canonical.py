@@ -2,12 +2,12 @@
 
 import json
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tests.vectors import VECTORS
 from verification.canonical import (
     MAX_DEPTH,
     MAX_SAFE_INTEGER,
@@ -21,14 +21,7 @@ from verification.canonical import (
 )
 from verification.errors import CanonicalizationError, MalformedJSON
 
-JCS_VECTORS = (
-    Path(__file__).resolve().parents[3]
-    / "shared"
-    / "vectors"
-    / "w3c-vc-di-eddsa"
-    / "TestVectors"
-    / "eddsa-jcs-2022"
-)
+JCS_VECTORS = VECTORS / "w3c-vc-di-eddsa" / "TestVectors" / "eddsa-jcs-2022"
 
 # Characters where orderings and escapes disagree between encodings, mixed into generated keys.
 TRICKY = st.sampled_from(

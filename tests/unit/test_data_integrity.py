@@ -4,12 +4,12 @@ import copy
 import hashlib
 import json
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from tests.vectors import VECTORS
 from verification.canonical import MAX_SAFE_INTEGER, canonical_json
 from verification.data_integrity import (
     Proof,
@@ -27,7 +27,7 @@ from verification.errors import (
 )
 from verification.keys import SigningKey, VerifyKey, multibase_decode, multibase_encode
 
-VECTORS = Path(__file__).resolve().parents[3] / "shared" / "vectors" / "w3c-vc-di-eddsa"
+VECTORS = VECTORS / "w3c-vc-di-eddsa"
 TEST_VECTORS = VECTORS / "TestVectors"
 JCS = TEST_VECTORS / "eddsa-jcs-2022"
 KEY_PAIR = json.loads((TEST_VECTORS / "keyPair.json").read_text())

@@ -1,16 +1,16 @@
 """Ed25519 keys, Multikey multibase values and did:key."""
 
 import json
-from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tests.vectors import VECTORS
 from verification.errors import KeyFormatError
 from verification.keys import SigningKey, VerifyKey, multibase_decode, multibase_encode
 
-VECTORS = Path(__file__).resolve().parents[3] / "shared" / "vectors" / "w3c-vc-di-eddsa"
+VECTORS = VECTORS / "w3c-vc-di-eddsa"
 KEY_PAIR = json.loads((VECTORS / "TestVectors" / "keyPair.json").read_text())
 PUBLIC = KEY_PAIR["publicKeyMultibase"]
 PRIVATE = KEY_PAIR["privateKeyMultibase"]

@@ -15,6 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.vectors import VECTORS
 from verification.errors import (
     BadHashLength,
     IndexOutOfRange,
@@ -39,7 +40,7 @@ from verification.merkle import (
     verify_inclusion,
 )
 
-TESTDATA = Path(__file__).resolve().parents[3] / "shared" / "vectors" / "transparency-dev-merkle" / "testdata"
+TESTDATA = VECTORS / "transparency-dev-merkle" / "testdata"
 INCLUSION_FILES = sorted((TESTDATA / "inclusion").rglob("*.json"))
 CONSISTENCY_FILES = sorted((TESTDATA / "consistency").rglob("*.json"))
 
