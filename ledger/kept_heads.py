@@ -29,6 +29,11 @@ class KeptHeads:
         self._heads: OrderedDict[str, LearnerStream] = OrderedDict()
         self._lock = threading.Lock()
 
+    def holds(self, learner: str) -> bool:
+        """Whether a head of the learner's stream is kept (at whatever version)."""
+        with self._lock:
+            return learner in self._heads
+
     def take(self, learner: str, version: int) -> LearnerStream | None:
         """A new head of the learner's stream if the kept one is at `version`; else None."""
         with self._lock:

@@ -140,22 +140,16 @@ class _Batch:
 
     def _heads(self, learners: set[str]) -> dict[str, LearnerStream]:
         """The learners' stream heads: kept from this process's last batches where the stream's last
-        stored version is still the kept one (a query of versions, no states), else read."""
-        ids: dict[UUID, str] = {}
-        for learner in learners:
-            with contextlib.suppress(ValueError):
-                ids[uuid_of(learner)] = learner
+        stored version is still the kept one (a query of versions, no states, asked only when some
+        are kept), else read."""
+        kept = self.ledger.kept_heads
+        ids = {uuid_of(learner): learner for learner in learners if kept.holds(learner)}
         heads: dict[str, LearnerStream] = {}
-        unseen: list[str] = []
         for identifier, version in self.ledger.last_versions(list(ids)).items():
-            learner = ids[identifier]
-            head = self.ledger.kept_heads.take(learner, version)
-            if head is None:
-                unseen.append(learner)
-            else:
-                heads[learner] = head
-        if unseen:
-            heads.update(self.ledger.stream_heads(unseen))
+            head = kept.take(ids[identifier], version)
+            if head is not None:
+                heads[ids[identifier]] = head
+        heads.update(self.ledger.stream_heads(learners - heads.keys()))
         return heads
 
     def changed(self) -> list[Aggregate]:

@@ -40,7 +40,9 @@ def test_a_head_is_taken_only_at_its_version_and_never_shared() -> None:
     stream = stream_with(3)
     learner = urn(stream.id)
     assert kept.take(learner, stream.version) is None
+    assert not kept.holds(learner)
     kept.keep([(learner, stream)])
+    assert kept.holds(learner)
     assert kept.take(learner, stream.version + 1) is None
     assert kept.take(learner, stream.version - 1) is None
     first, second = kept.take(learner, stream.version), kept.take(learner, stream.version)
@@ -50,7 +52,7 @@ def test_a_head_is_taken_only_at_its_version_and_never_shared() -> None:
     taken = kept.take(learner, stream.version)
     assert taken is not None and (taken.version, taken.seq, taken.head) == (stream.version, 4, stream.head)
     kept.forget()
-    assert kept.take(learner, stream.version) is None
+    assert kept.take(learner, stream.version) is None and not kept.holds(learner)
 
 
 def test_the_least_recently_kept_heads_are_forgotten_first() -> None:
@@ -59,5 +61,5 @@ def test_the_least_recently_kept_heads_are_forgotten_first() -> None:
     for stream in streams:
         kept.keep([(urn(stream.id), stream)])
     kept.keep([(urn(streams[1].id), streams[1])])  # kept again: now the most recent
-    assert kept.take(urn(streams[0].id), streams[0].version) is None
+    assert kept.take(urn(streams[0].id), streams[0].version) is None and not kept.holds(urn(streams[0].id))
     assert all(kept.take(urn(stream.id), stream.version) is not None for stream in streams[1:])
