@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from hashlib import sha256
 from typing import Any, Protocol, TypeVar
 
 from eventsourcing.persistence import ApplicationRecorder
@@ -112,25 +113,36 @@ class LogCursor(SqlCursor):
             raise LookupError(f"level {level} holds {len(found)} of hashes {start}..{start + count - 1}")
         return found
 
-    def hash_ranges(self, ranges: Sequence[tuple[int, int, int]]) -> dict[tuple[int, int, int], list[bytes]]:
-        """Many `hashes(level, start, count)` reads in one PostgreSQL query, by (level, start, count).
+    def hash_run(self, level: int, start: int, count: int) -> bytes:
+        """`hashes(level, start, count)` joined into one run of bytes, each checked to be a hash."""
+        found = self.hashes(level, start, count)
+        if any(len(digest) != HASH_SIZE for digest in found):
+            raise BadHashLength(f"level {level} from {start} holds a hash that is not {HASH_SIZE} bytes")
+        return b"".join(found)
 
-        The ranges travel as arrays, so the statement text never changes and the server keeps it
-        prepared; each range is one index range scan.
+    def hash_runs(self, ranges: Sequence[tuple[int, int, int]]) -> dict[tuple[int, int, int], bytes]:
+        """Many `hash_run(level, start, count)` reads in one PostgreSQL query, by (level, start, count).
+
+        The server joins each range's hashes into one value, so a proof at 10^7 leaves comes back as
+        about 17 rows, not about 650. The ranges travel as arrays, so the statement text never changes
+        and the server keeps it prepared; each range is one index range scan.
         """
+        ranges = list(dict.fromkeys(ranges))
         leaves = [(start, count) for level, start, count in ranges if level == 0]
         tiles = [(level, start, count) for level, start, count in ranges if level > 0]
         # LATERAL with ORDER BY and a constant LIMIT per range: an index range scan each, whatever the
         # planner's statistics say (a plain join on the ranges became bitmap scans at 10^7), and a
         # cost estimate low enough that PostgreSQL does not JIT-compile it (7 ms a query with LIMIT n).
         rows = self.binary_rows(
-            "SELECT 0 AS level, l.node_index, l.hash FROM unnest(?::bigint[], ?::bigint[]) AS r(lo, n) "
-            "CROSS JOIN LATERAL (SELECT leaf_index AS node_index, leaf_hash AS hash FROM {p}log_leaves "
-            "WHERE leaf_index >= r.lo AND leaf_index < r.lo + r.n ORDER BY leaf_index LIMIT 256) l "
-            "UNION ALL SELECT r.level, t.node_index, t.hash "
+            "SELECT 0 AS level, r.lo, r.n, s.found, s.run FROM unnest(?::bigint[], ?::bigint[]) AS r(lo, n) "
+            "CROSS JOIN LATERAL (SELECT count(*) AS found, string_agg(l.hash, ''::bytea ORDER BY l.i) AS run "
+            "FROM (SELECT leaf_index AS i, leaf_hash AS hash FROM {p}log_leaves "
+            "WHERE leaf_index >= r.lo AND leaf_index < r.lo + r.n ORDER BY leaf_index LIMIT 256) l) s "
+            "UNION ALL SELECT r.level, r.lo, r.n, s.found, s.run "
             "FROM unnest(?::int[], ?::bigint[], ?::bigint[]) AS r(level, lo, n) "
-            "CROSS JOIN LATERAL (SELECT node_index, hash FROM {p}log_tiles WHERE level = r.level "
-            "AND node_index >= r.lo AND node_index < r.lo + r.n ORDER BY node_index LIMIT 256) t",
+            "CROSS JOIN LATERAL (SELECT count(*) AS found, string_agg(t.hash, ''::bytea ORDER BY t.i) AS run "
+            "FROM (SELECT node_index AS i, hash FROM {p}log_tiles WHERE level = r.level "
+            "AND node_index >= r.lo AND node_index < r.lo + r.n ORDER BY node_index LIMIT 256) t) s",
             [
                 [lo for lo, _ in leaves],
                 [n for _, n in leaves],
@@ -139,16 +151,17 @@ class LogCursor(SqlCursor):
                 [n for _, _, n in tiles],
             ],
         )
-        found = {(int(row["level"]), int(row["node_index"])): bytes(row["hash"]) for row in rows}
-        answer: dict[tuple[int, int, int], list[bytes]] = {}
-        for level, start, count in ranges:
-            hashes = [found.get((level, index)) for index in range(start, start + count)]
-            present = [digest for digest in hashes if digest is not None]
-            if len(present) != count:
+        answer: dict[tuple[int, int, int], bytes] = {}
+        for row in rows:
+            level, start, count = int(row["level"]), int(row["lo"]), int(row["n"])
+            if row["found"] != count:
                 raise LookupError(
-                    f"level {level} holds {len(present)} of hashes {start}..{start + count - 1}"
+                    f"level {level} holds {row['found']} of hashes {start}..{start + count - 1}"
                 )
-            answer[level, start, count] = present
+            run = bytes(row["run"])
+            if len(run) != HASH_SIZE * count:
+                raise BadHashLength(f"level {level} from {start} holds a hash that is not {HASH_SIZE} bytes")
+            answer[level, start, count] = run
         return answer
 
     def leaf(self, index: int) -> Leaf | None:
@@ -206,8 +219,8 @@ def _checkpoint(row: Any) -> StoredCheckpoint:
 class HashRanges(Protocol):
     """Where a TileHashSource reads ranges of one level's hashes (0: leaves)."""
 
-    def hashes(self, level: int, start: int, count: int) -> list[bytes]:
-        """`count` consecutive hashes of a level from `start`."""
+    def hash_run(self, level: int, start: int, count: int) -> bytes:
+        """`count` consecutive hashes of a level from `start`, joined; each checked to be a hash."""
 
 
 class TileHashSource:
@@ -229,15 +242,18 @@ class TileHashSource:
     def perfect_root(self, level: int, first: int, count: int) -> bytes:
         """The root of the perfect subtree over `count` (a power of two) hashes of a level from `first`.
 
-        Hashed pair by pair, a row at a time: what RFC 9162's MTH gives for a power-of-two count, at
-        about half the cost of a general frontier.
+        Hashed a row at a time: each pair of neighbours is already `left || right` in the joined run,
+        so a node is one slice and one SHA-256, which is RFC 9162's MTH for a power-of-two count.
         """
-        hashes = self.cursor.hashes(level, first, count)
-        if any(len(digest) != HASH_SIZE for digest in hashes):
-            raise BadHashLength(f"level {level} from {first} holds a hash that is not {HASH_SIZE} bytes")
-        while len(hashes) > 1:
-            hashes = [node_hash(hashes[i], hashes[i + 1]) for i in range(0, len(hashes), 2)]
-        return hashes[0]
+        run = self.cursor.hash_run(level, first, count)
+        while len(run) > HASH_SIZE:
+            run = b"".join(
+                [
+                    sha256(b"\x01" + run[i : i + 2 * HASH_SIZE]).digest()
+                    for i in range(0, len(run), 2 * HASH_SIZE)
+                ]
+            )
+        return run
 
 
 class LogStore(SqlStore[LogCursor]):
@@ -264,10 +280,10 @@ class _Plan(TileHashSource):
 class _Read:
     """Answers ranges from what one query read."""
 
-    def __init__(self, read: dict[tuple[int, int, int], list[bytes]]) -> None:
+    def __init__(self, read: dict[tuple[int, int, int], bytes]) -> None:
         self.read = read
 
-    def hashes(self, level: int, start: int, count: int) -> list[bytes]:
+    def hash_run(self, level: int, start: int, count: int) -> bytes:
         return self.read[level, start, count]
 
 
@@ -282,4 +298,4 @@ def in_one_read(cursor: LogCursor, build: Callable[[HashSource], T]) -> T:
         return build(TileHashSource(cursor))
     plan = _Plan()
     build(plan)
-    return build(TileHashSource(_Read(cursor.hash_ranges(plan.ranges))))
+    return build(TileHashSource(_Read(cursor.hash_runs(plan.ranges))))

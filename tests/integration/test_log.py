@@ -17,6 +17,7 @@ from ledger.posting import post_batch
 from tests.conftest import POSTGRES_URL, Backend, Issuer
 from verification.canonical import canonical_json
 from verification.checkpoint import open_checkpoint
+from verification.errors import BadHashLength
 from verification.merkle import leaf_hash, root_from_leaves, verify_consistency, verify_inclusion
 from verification.note import parse_verifier_key
 
@@ -171,6 +172,7 @@ def _tamper(backend: Backend, statement: str) -> None:
     if backend.name == "sqlite":
         conn = sqlite3.connect(backend.settings.data_dir / "ledger.sqlite3", isolation_level=None)
         conn.execute("DROP TRIGGER log_leaves_refuse_update")
+        conn.execute("DROP TRIGGER log_leaves_refuse_delete")
         conn.execute(statement)
         conn.close()
         return
@@ -193,6 +195,27 @@ def test_the_ledger_refuses_to_sign_over_a_changed_log(
         ledger.tlog.sign_checkpoint()
     with ledger.tlog.store.reading() as log:
         assert len(log.checkpoints()) == 1
+
+
+@pytest.mark.parametrize(
+    ("change", "error"),
+    [
+        ("UPDATE log_leaves SET leaf_hash = substr(leaf_hash, 1, 31) WHERE leaf_index = 2", BadHashLength),
+        ("DELETE FROM log_leaves WHERE leaf_index = 2", LookupError),
+    ],
+)
+def test_a_proof_over_a_short_or_missing_stored_hash_is_refused(
+    backend: Backend, ledger: Ledger, university: Issuer, change: str, error: type[Exception]
+) -> None:
+    learners = [ledger.register_learner("1000000000", "L", "2000-01-01")]
+    post_many(ledger, university, learners, 8)
+    ledger.tlog.integrate_all()
+    size = ledger.tlog.state().size
+    _tamper(backend, change)
+    with pytest.raises(error):
+        ledger.tlog.inclusion(3, size)  # its proof needs leaf 2's hash
+    with pytest.raises(error):
+        ledger.tlog.consistency(3, size)
 
 
 def test_the_log_tables_are_append_only(backend: Backend, ledger: Ledger, learner: str) -> None:
