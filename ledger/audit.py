@@ -94,6 +94,7 @@ def _audit(
     workers: int | None,
 ) -> AuditReport:
     tally = Tally()
+    page = page if source.max_page is None else min(page, source.max_page)
     state = source.integration(tally)
     head = source.head()
     start = from_size or 0

@@ -55,6 +55,7 @@ class DatabaseSource:
         self.ledger = ledger
         self.origin = ledger.tlog.signer.origin
         self.verifier = ledger.tlog.signer.verifier
+        self.max_page: int | None = None
         self.store = SqlStore(ledger.recorder, ledger.tlog.store.schema, LogRows)
         self.decoder = EventDecoder(ledger.mapper)
         self.claims = ClaimReader(ledger, self.decoder)

@@ -37,6 +37,9 @@ class HttpSource:
         key = log_key or self._text("/v1/log/key").strip()
         self.verifier = parse_verifier_key(key)
         self.origin = self._text("/v1/log/checkpoint").split("\n", 1)[0]
+        most = self.client.get("/v1/audit/state").get("max_page")
+        self.max_page: int | None = int(most) if isinstance(most, int) else None
+        """The server's page limit: an audit's pages are no larger (a larger ask is refused)."""
 
     def integration(self, tally: Tally) -> Integration:
         """How far the log had integrated, as the server read it."""

@@ -120,6 +120,8 @@ class AuditSource(Protocol):
 
     origin: str
     verifier: Verifier
+    max_page: int | None
+    """The most items one read may ask for (a server's LEDGER_MAX_PAGE); None: no limit."""
 
     def integration(self, tally: Tally) -> Integration:
         """How far the log had integrated, read defensively (the row is not append-only)."""

@@ -68,10 +68,18 @@ Limit = Annotated[int, Query(ge=1, le=LARGEST, description="most items to return
     "/v1/audit/state", dependencies=[Role("auditor")], openapi_extra=roles("auditor"), responses=_REFUSALS
 )
 def audit_state(request: Request) -> dict[str, Any]:
-    """How far the log has integrated (position, size, frontier) and the event store's newest id."""
+    """How far the log has integrated (position, size, frontier), the event store's newest id, and the
+    most items one page of the audit routes may hold (`max_page`).
+    """
     source, tally = _source(request), Tally()
     integration = source.integration(tally)
-    return {**encode_integration(integration), "head": source.head(), "findings": encode_findings(tally)}
+    head, most = source.head(), settings_of(request).max_page
+    return {
+        **encode_integration(integration),
+        "head": head,
+        "max_page": most,
+        "findings": encode_findings(tally),
+    }
 
 
 @router.get("/v1/audit/records", openapi_extra=roles("auditor"), responses=_REFUSALS)

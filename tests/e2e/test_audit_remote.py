@@ -17,6 +17,7 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
+from api.app import create_app
 from api.cli import app
 from ledger import examples
 from ledger.application import Ledger
@@ -175,6 +176,16 @@ def test_ranges_and_incremental_audits_give_the_same_verdict_remotely(
     external = audit(source, since_checkpoint=saved)
     assert not external.ok
     assert verdict(external) == verdict(audit(scene.ledger, since_checkpoint=saved))
+
+
+def test_an_audit_keeps_to_the_page_size_of_a_server_with_small_pages(backend: Backend, scene: Scene) -> None:
+    settings = backend.settings.model_copy(update={"max_page": 2})
+    with TestClient(create_app(settings, ledger=scene.ledger, followers=False)) as small:
+        source = HttpSource("http://testserver", scene.auditor, http=small)
+        assert source.max_page == 2
+        external = audit(source)  # asks for pages of 1,000 unless it keeps to the server's 2
+    assert external.ok, external.findings
+    assert verdict(external) == verdict(audit(scene.ledger))
 
 
 def test_audit_routes_are_for_auditors_only(client: TestClient, scene: Scene) -> None:
