@@ -25,6 +25,7 @@ from rich.text import Text
 from ledger.application import Ledger
 from ledger.audit import AuditReport, ProjectionViews, audit
 from ledger.audit_database import DatabaseSource
+from ledger.audit_pool import WorkerStopped
 from ledger.audit_report import Tally
 from ledger.audit_source import AuditSource
 from ledger.cli import DataDir, app, console, errors, opened, refusals
@@ -149,14 +150,22 @@ def _audit_with_progress(
     total = None if ranges.since is not None else max(end - (ranges.from_size or 0), 0)
     with _progress() as progress:
         task = progress.add_task("auditing", total=total)
-        return audit(
-            target,
-            from_size=ranges.from_size,
-            to_size=ranges.to_size,
-            since_checkpoint=ranges.since,
-            projections=views,
-            progress=lambda entries: progress.advance(task, entries),
-        )
+        try:
+            return audit(
+                target,
+                from_size=ranges.from_size,
+                to_size=ranges.to_size,
+                since_checkpoint=ranges.since,
+                projections=views,
+                progress=lambda entries: progress.advance(task, entries),
+            )
+        except WorkerStopped as error:
+            progress.stop()
+            errors.print(
+                f"[bold red]not finished[/]: {escape(str(error))}. The audit concludes nothing either way; "
+                "run it again (a worker is killed when the machine runs out of memory, for one)."
+            )
+            raise typer.Exit(1) from None
 
 
 def print_report(report: AuditReport) -> None:

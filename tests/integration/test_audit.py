@@ -9,6 +9,7 @@ import base64
 import json
 import os
 import sqlite3
+import sys
 import tracemalloc
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,6 +17,7 @@ from typing import Any
 
 import orjson
 import psycopg
+import pytest
 from psycopg import sql
 from typer.testing import CliRunner
 
@@ -25,6 +27,7 @@ from ledger.application import Ledger
 from ledger.audit import AuditReport, Finding, audit
 from ledger.audit_claims import ClaimReader
 from ledger.audit_decoding import EventDecoder
+from ledger.audit_pool import WorkerStopped
 from ledger.indexes import CredentialClaim, credential_claim_id, erasure_claim_id
 from ledger.learners import ERASURE
 from ledger.posting import post_batch
@@ -362,6 +365,27 @@ def test_the_report_as_json_and_from_the_command_line(
         for item in json.loads(out.read_text())["findings"]
         if item["check"] == "log-missing"
     ] == [3]
+
+
+def test_an_audit_whose_worker_dies_says_so_and_concludes_nothing(
+    backend: Backend,
+    ledger: Ledger,
+    university: Issuer,
+    learner: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    posted(ledger, examples.sign(examples.enrolment(university.did, learner), university.key))
+    checkpoint(ledger)
+    monkeypatch.setattr(sys, "executable", "/bin/false")  # each worker process exits at once
+    with pytest.raises(WorkerStopped):
+        audit(ledger, workers=1)
+    monkeypatch.setattr("ledger.audit.pool_size", lambda entries: 1)
+    env = {**backend.process_env(), "COLUMNS": "200"}
+    result = CliRunner().invoke(app, ["audit"], env=env)
+    assert result.exit_code == 1, result.output
+    assert "not finished" in result.output and "an audit worker stopped" in result.output
+    assert "no findings" not in result.output and "Traceback" not in result.output
+    assert isinstance(result.exception, SystemExit)  # a plain exit, not an exception escaping
 
 
 # -- ranges and incremental audits -----------------------------------------------------------------
