@@ -20,7 +20,7 @@ from projections.portfolio import portfolio
 from projections.portfolio_fold import fold
 from projections.portfolio_view import live_portfolio, portfolio_as_of
 from projections.registry import organisations
-from projections.runner import Projections, ProjectionsBehind
+from projections.runner import SQLITE_REBUILDING, Projections, ProjectionsBehind
 from projections.statistics import counts
 from tests.conftest import Issuer
 
@@ -195,6 +195,28 @@ def test_a_rebuilt_view_is_identical_to_the_live_one(
     for name in views.by_name:
         views.rebuild(name)
     assert snapshot(views) == before
+
+
+def test_a_rebuild_on_sqlite_leaves_the_connection_settings_as_they_were(
+    ledger: Ledger, views: Projections, university: Issuer, learner: str
+) -> None:
+    """A rebuild's larger page cache and checkpoint interval (`SQLITE_REBUILDING`) last only as long
+    as it, and its views equal those followed one event at a time."""
+    if views.store.postgres:
+        pytest.skip("SQLite pragmas")
+    post_credential(ledger, examples.sign(examples.enrolment(university.did, learner), university.key))
+    views.catch_up()
+    followed = snapshot(views)
+
+    def settings() -> dict[str, int]:
+        with views.store.reading() as view:
+            return {name: int(view.rows(f"PRAGMA {name}")[0][0]) for name in SQLITE_REBUILDING}
+
+    before = settings()
+    assert before != SQLITE_REBUILDING
+    views.rebuild()
+    assert settings() == before
+    assert snapshot(views) == followed
 
 
 def test_read_your_writes_waits_for_the_views(ledger: Ledger, university: Issuer, learner: str) -> None:
