@@ -47,7 +47,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from verification.bundle_shape import Bundle, RegistryItem, assemble_bundle, parse_bundle, read_bundle
+from verification.bundle_shape import Bundle, RegistryItem, assemble_bundle, parse_bundle, read_parts
 from verification.checkpoint import Checkpoint
 from verification.consistency_check import check_consistency
 from verification.errors import MalformedBundle
@@ -99,19 +99,19 @@ def verify_bundle(
 ) -> Report:
     """Verify a proof bundle (object, JSON text or bytes) offline; every outcome is in the report."""
     try:
-        parsed, canonical = read_bundle(bundle)
+        parts = read_parts(bundle)
     except MalformedBundle as error:
         checks = [failed("bundle-format", f"This is not a readable proof bundle: {error}.")]
         checks += [not_checked(name, "Not checked: the bundle is not readable.") for name in CHECK_NAMES[1:]]
         return Report.decide(checks, (), "", None)
     verifiers, problems = read_trusted_keys(trusted_log_keys)
-    note = parsed.proof.checkpoint_note
+    note = parts.proof.checkpoint_note
+    credential, registry = parts.credential, parts.issuer_registry
     checkpoint_check, checkpoint = check_checkpoint_signature(note, verifiers, problems)
-    signature_check, signed = check_proof_signature(parsed.credential, plain=canonical.credential_plain)
-    key_check, record = check_key_bound(signed, parsed.issuer_registry)
-    compromise_check, later = check_key_not_compromised(signed, record, parsed.entry["recorded_at"])
-    registry = parsed.registry
-    status_check, status = check_status(parsed.status, verifiers, checkpoint, parsed.credential.get("id"))
+    signature_check, signed = check_proof_signature(credential, plain=parts.credential_plain)
+    key_check, record = check_key_bound(signed, registry)
+    compromise_check, later = check_key_not_compromised(signed, record, parts.entry["recorded_at"])
+    status_check, status = check_status(parts.status, verifiers, checkpoint, credential.get("id"))
     checks = [
         _WELL_FORMED,
         checkpoint_check,
@@ -119,30 +119,30 @@ def verify_bundle(
         key_check,
         check_key_valid(signed, record),
         compromise_check,
-        check_accredited(signed, parsed.issuer_registry),
-        check_commitment(parsed.credential, canonical.credential, parsed.salt, parsed.entry, signed=signed),
-        check_inclusion(canonical.entry, parsed.proof, checkpoint),
+        check_accredited(signed, registry),
+        check_commitment(credential, parts.credential_bytes, parts.salt, parts.entry, signed=signed),
+        check_inclusion(parts.entry_bytes, parts.proof, checkpoint),
         check_registry_in_log(
-            [item.entry for item in registry],
-            [item.proof for item in registry],
+            parts.registry_entries,
+            parts.registry_proofs,
             checkpoint,
             note,
             status,
-            canonical=canonical.registry,
+            canonical=parts.registry_bytes,
         ),
-        check_consistency(checkpoint, last_seen, parsed.consistency),
+        check_consistency(checkpoint, last_seen, parts.consistency),
         status_check,
     ]
     optional = set()
     if last_seen is None:
         optional.add("consistency-with-last-seen")
-    kind = credential_kind(parsed.credential)
+    kind = credential_kind(credential)
     if kind == "status":
         optional.add("issuer-accredited")
     now = now or datetime.now(UTC)
     now = now if now.tzinfo is not None else now.replace(tzinfo=UTC)
-    notes = [*([later] if later else []), *_expiry(parsed.credential, now)]
-    headline = _headline(parsed.credential, kind, parsed.entry, parsed.issuer_registry)
+    notes = [*([later] if later else []), *_expiry(credential, now)]
+    headline = _headline(credential, kind, parts.entry, registry)
     return Report.decide(checks, optional, headline, checkpoint, notes)
 
 

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import base64
 import functools
+import marshal
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
-import orjson
-
-from verification.canonical import canonical_form, exact_json, parse_json
+from verification.canonical import canonical_form, parse_json
 from verification.errors import (
     CanonicalizationError,
     MalformedBundle,
@@ -79,6 +78,25 @@ class CanonicalForms:
     """Whether the credential holds only exact JSON types (canonical.canonical_form)."""
 
 
+class BundleParts(NamedTuple):
+    """A bundle as read_parts reads it for verify_bundle: its parts and the canonical bytes checked."""
+
+    credential: dict[str, Any]
+    credential_bytes: bytes
+    credential_plain: bool
+    salt: bytes
+    entry: dict[str, Any]
+    entry_bytes: bytes
+    proof: TlogProof
+    registry_entries: tuple[dict[str, Any], ...]
+    registry_proofs: tuple[TlogProof, ...]
+    registry_bytes: tuple[bytes, ...]
+    status: str
+    consistency: dict[int, tuple[bytes, ...]]
+    issuer_registry: RegistryState
+    """Possibly shared with other readings: read it, never change it."""
+
+
 def parse_bundle(value: object) -> Bundle:
     """Read a bundle (a JSON object, or its text or bytes) strictly; raise MalformedBundle."""
     return read_bundle(value)[0]
@@ -86,6 +104,25 @@ def parse_bundle(value: object) -> Bundle:
 
 def read_bundle(value: object) -> tuple[Bundle, CanonicalForms]:
     """parse_bundle, also returning the canonical bytes it checked, so no check computes them again."""
+    parts = read_parts(value)
+    bundle = Bundle(
+        credential=parts.credential,
+        salt=parts.salt,
+        entry=parts.entry,
+        proof=parts.proof,
+        registry=tuple(map(RegistryItem, parts.registry_entries, parts.registry_proofs)),
+        status=parts.status,
+        consistency=parts.consistency,
+        issuer_registry=parts.issuer_registry.copy(),
+    )
+    forms = CanonicalForms(
+        parts.credential_bytes, parts.entry_bytes, parts.registry_bytes, parts.credential_plain
+    )
+    return bundle, forms
+
+
+def read_parts(value: object) -> BundleParts:
+    """read_bundle without building its objects: what verify_bundle reads, in one pass."""
     if isinstance(value, str | bytes):
         try:
             value = parse_json(value)
@@ -100,23 +137,18 @@ def read_bundle(value: object) -> tuple[Bundle, CanonicalForms]:
         )
     credential = _object(document["credential"], "credential")
     credential_bytes, plain = _canonical(credential, "credential")
-    registry, registry_bytes, issuer_registry = _read_registry(document["registry"])
+    entries, proofs, forms, state = _read_registry(document["registry"])
     status = document["status"]
     if not isinstance(status, str) or not status:
         raise MalformedBundle("status must be the signed status note, as text")
     salt = _salt(document["salt"])
     entry, entry_bytes = _entry(document["entry"], "entry", LEARNER_ENTRY_FIELDS, "learner")
-    bundle = Bundle(
-        credential=credential,
-        salt=salt,
-        entry=entry,
-        proof=_proof(document["proof"], "proof"),
-        registry=registry,
-        status=status,
-        consistency=_consistency(document.get("consistency", {})),
-        issuer_registry=issuer_registry,
-    )
-    return bundle, CanonicalForms(credential_bytes, entry_bytes, registry_bytes, plain)
+    proof = _proof(document["proof"], "proof")
+    consistency = _consistency(document.get("consistency", {}))
+    return BundleParts(
+        credential, credential_bytes, plain, salt, entry, entry_bytes, proof, entries, proofs, forms, status,
+        consistency, state,
+    )  # fmt: skip
 
 
 def assemble_bundle(
@@ -243,27 +275,51 @@ def _registry(value: object) -> tuple[tuple[RegistryItem, ...], tuple[bytes, ...
 # the text, so a remembered parse is the parse; refusals are not remembered.
 _parse_registry_proof = functools.lru_cache(maxsize=64)(parse_tlog_proof)
 
-
-def _read_registry(value: object) -> tuple[tuple[RegistryItem, ...], tuple[bytes, ...], RegistryState]:
-    """_registry and the state it replays to; for a registry of exact JSON types, remembered by its text."""
-    if type(value) is not list or (text := exact_json(value)) is None:
-        items, forms = _registry(value)
-        return items, forms, _fold(items)
-    forms, proofs, state = _remembered_registry(text)
-    entries = (item["entry"] for item in value)  # equal to those read, so the caller's own dicts
-    return tuple(map(RegistryItem, entries, proofs)), forms, state.copy()
+_Registry = tuple[tuple[dict[str, Any], ...], tuple[TlogProof, ...], tuple[bytes, ...], RegistryState]
 
 
-def _read_registry_text(text: bytes) -> tuple[tuple[bytes, ...], tuple[TlogProof, ...], RegistryState]:
-    items, forms = _registry(orjson.loads(text))
-    return forms, tuple(item.proof for item in items), _fold(items)
+def _read_registry(value: object) -> _Registry:
+    """The registry's entries (the bundle's own), proofs, canonical forms and the state they replay to.
+
+    Reading it is a function of its value, remembered by the value's marshal form (below); the
+    state it replays to is then shared by every reading of an equal registry.
+    """
+    if type(value) is list and (key := _marshalled(value)) is not None:
+        try:
+            proofs, forms, state = _remembered_registry(key)
+        except MalformedBundle:
+            pass  # refused: read the bundle's own value again, for the words it is refused in
+        else:
+            return tuple([item["entry"] for item in value]), proofs, forms, state
+    items, forms = _registry(value)
+    return tuple(item.entry for item in items), tuple(item.proof for item in items), forms, _fold(items)
+
+
+def _marshalled(value: list[Any]) -> bytes | None:
+    """marshal's bytes of value, or None where marshal refuses it.
+
+    marshal writes only values of exact built-in types (every subclass is refused) and each type
+    its own way, so values with the same bytes are equal, with the same types throughout; the one
+    change of type, a buffer (bytearray …) written as bytes, is of a type no readable bundle holds.
+    Strings shared or interned are marked, so equal values may differ in bytes (read afresh).
+    """
+    try:
+        return marshal.dumps(value)
+    except ValueError:
+        return None  # a type marshal does not write, or nesting too deep for it
+
+
+def _read_marshalled(key: bytes) -> tuple[tuple[TlogProof, ...], tuple[bytes, ...], RegistryState]:
+    # Only bytes _marshalled wrote in this process: a copy of the bundle's own registry.
+    items, forms = _registry(marshal.loads(key))  # noqa: S302
+    return tuple(item.proof for item in items), forms, _fold(items)
 
 
 # The registry is the part of a bundle that is the same in every bundle of one issuer against one
-# checkpoint, and the dearest to read. Reading it is a function of its value, and exact_json's text
-# is one value of exact types; canonical forms and proofs are immutable, and the state is copied
-# out. Refusals are not remembered.
-_remembered_registry = functools.lru_cache(maxsize=16)(_read_registry_text)
+# checkpoint, and the dearest to read. The key determines the value (see _marshalled); proofs and
+# canonical forms are immutable, and verify_bundle only reads the state (read_bundle copies it).
+# Refusals are not remembered.
+_remembered_registry = functools.lru_cache(maxsize=16)(_read_marshalled)
 
 
 def _fold(items: Sequence[RegistryItem]) -> RegistryState:

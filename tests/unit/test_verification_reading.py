@@ -1,0 +1,162 @@
+"""verify_bundle's one-pass reading: remembered parts read exactly as parts read afresh."""
+
+from __future__ import annotations
+
+import copy
+import sys
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.unit.bundle_world import build
+from verification import bundle_shape
+from verification.bundle import parse_bundle
+from verification.bundle_shape import read_bundle, read_parts
+from verification.errors import MalformedBundle
+
+GOOD = build()
+
+
+class _Text(str):
+    """A str subclass: equal to its text, of a type marshal refuses."""
+
+
+def _paths(value: object, prefix: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+    found = [prefix]
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found += _paths(item, (*prefix, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found += _paths(item, (*prefix, index))
+    return found
+
+
+REGISTRY_PATHS = _paths(GOOD.bundle["registry"], ())[1:]
+# Values equal (or nearly) to JSON ones but of other types, and JSON values of every kind.
+ODD = st.sampled_from(
+    [
+        1.0,
+        True,
+        float("nan"),
+        2**64,
+        ("enrolment",),
+        bytearray(b"caerleon"),
+        b"caerleon",
+        _Text("caerleon"),
+        _Text("organisation-registered"),
+        {1: "x"},
+        {"a": (1, 2)},
+        frozenset(),
+        None,
+    ]
+)
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=12),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8), children, max_size=3)
+    ),
+    max_leaves=8,
+)
+
+
+def _replaced(value: Any, path: tuple[Any, ...], item: object) -> Any:
+    changed = copy.deepcopy(value)
+    holder = changed
+    for step in path[:-1]:
+        holder = holder[step]
+    holder[path[-1]] = item
+    return changed
+
+
+def _fresh(value: object) -> tuple[Any, ...] | str:
+    """The registry read with nothing remembered: its parts, or the words it is refused in."""
+    try:
+        items, forms = bundle_shape._registry(value)
+        state = bundle_shape._fold(items)
+    except MalformedBundle as error:
+        return str(error)
+    return tuple(item.entry for item in items), tuple(item.proof for item in items), forms, state
+
+
+def _remembered(value: object) -> tuple[Any, ...] | str:
+    try:
+        return bundle_shape._read_registry(value)
+    except MalformedBundle as error:
+        return str(error)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(path=st.sampled_from(REGISTRY_PATHS), item=ODD | JSON)
+def test_a_registry_reads_as_read_afresh(path: tuple[Any, ...], item: object) -> None:
+    # The good registry is remembered; a changed one (in value, or only in type) reads, or is
+    # refused in the same words, as with nothing remembered, the first time and every time.
+    bundle_shape._read_registry(copy.deepcopy(GOOD.bundle["registry"]))
+    registry = _replaced(GOOD.bundle["registry"], path, item)
+    expected = _fresh(copy.deepcopy(registry))
+    for _ in range(2):
+        assert _remembered(registry) == expected
+
+
+def test_a_remembered_registry_gives_the_bundles_own_entries() -> None:
+    registry = copy.deepcopy(GOOD.bundle["registry"])
+    for _ in range(2):
+        again = copy.deepcopy(registry)
+        entries = bundle_shape._read_registry(again)[0]
+        assert all(entry is item["entry"] for entry, item in zip(entries, again, strict=True))
+
+
+def test_shared_and_interned_strings_read_alike() -> None:
+    registry = copy.deepcopy(GOOD.bundle["registry"])
+    shared = copy.deepcopy(registry)
+    name = sys.intern(str(shared[0]["entry"]["organisation"]))
+    for item in shared:
+        item["entry"]["organisation"] = name
+    assert _remembered(shared) == _remembered(registry) == _fresh(registry)
+
+
+@pytest.mark.parametrize("member", ["entry", "data"])
+def test_circular_and_deep_registries_are_refused_as_afresh(member: str) -> None:
+    circular = copy.deepcopy(GOOD.bundle["registry"])
+    holder = circular[0]["entry"] if member == "data" else circular[0]
+    holder[member] = holder
+    deep: object = "x"
+    for _ in range(3000):
+        deep = {"a": [deep]}
+    for registry in (circular, [{"entry": deep, "proof": GOOD.bundle["registry"][0]["proof"]}]):
+        refused = _remembered(registry)
+        assert isinstance(refused, str) and refused == _fresh(registry)
+        with pytest.raises(MalformedBundle):
+            parse_bundle({**GOOD.bundle, "registry": registry})
+
+
+def test_read_bundle_is_read_parts_with_objects_of_its_own() -> None:
+    parts = read_parts(GOOD.bundle)
+    bundle, forms = read_bundle(GOOD.bundle)
+    assert bundle.issuer_registry == parts.issuer_registry
+    assert bundle.issuer_registry is not parts.issuer_registry
+    assert [item.entry for item in bundle.registry] == list(parts.registry_entries)
+    assert [item.proof for item in bundle.registry] == list(parts.registry_proofs)
+    assert (
+        bundle.credential,
+        bundle.salt,
+        bundle.entry,
+        bundle.proof,
+        bundle.status,
+        bundle.consistency,
+    ) == (
+        parts.credential,
+        parts.salt,
+        parts.entry,
+        parts.proof,
+        parts.status,
+        parts.consistency,
+    )
+    assert (forms.credential, forms.entry, forms.registry, forms.credential_plain) == (
+        parts.credential_bytes,
+        parts.entry_bytes,
+        parts.registry_bytes,
+        parts.credential_plain,
+    )
