@@ -20,7 +20,7 @@ from ledger.application import Ledger
 from ledger.bundles import build_bundle
 from ledger.credentials import is_uuid_urn
 from ledger.errors import LearnerDataErased, LedgerError
-from ledger.indexes import CredentialClaim, ErasureClaim, credential_claim_id, erasure_claim_id
+from ledger.indexes import CredentialClaim, credential_claim_id
 from ledger.log import NotYetIntegrated
 from verification.bundle import verify_bundle
 from verification.bundle_shape import BUNDLE_TYPE
@@ -158,10 +158,7 @@ def _learner_of(ledger: Ledger, bundle: dict[str, Any], *, verified: bool) -> st
 
 def _erased_on(ledger: Ledger, learner: str | None) -> str | None:
     """The date the learner was erased; None if they were not (or no learner is known)."""
-    if learner is None:
-        return None
-    erasure = ledger.find(erasure_claim_id(learner), ErasureClaim)
-    return None if erasure is None else erasure.created_on.date().isoformat()
+    return None if learner is None else ledger.erasures.erased_on(ledger, learner)
 
 
 def _is_credential(document: dict[str, Any]) -> bool:
