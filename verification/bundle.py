@@ -151,7 +151,7 @@ def _headline(
 ) -> str:
     """The verdict for a credential of `kind` that passed: what it says, who issued it, when recorded."""
     subject = document.get("credentialSubject")
-    subject = subject if isinstance(subject, Mapping) else {}
+    subject = subject if type(subject) is dict or isinstance(subject, Mapping) else {}
     if kind == "status":
         action = "supersedes" if "supersedes" in subject else "revokes"
         noun, what = (
@@ -196,7 +196,7 @@ def _describe(kind: str | None, subject: Mapping[str, Any]) -> str:
 
 
 def _text(holder: object, name: str) -> str:
-    value = holder.get(name) if isinstance(holder, Mapping) else None
+    value = holder.get(name) if type(holder) is dict or isinstance(holder, Mapping) else None
     return value.strip() if isinstance(value, str) else ""
 
 

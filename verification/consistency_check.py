@@ -10,6 +10,10 @@ from verification.log_checks import NO_CHECKPOINT
 from verification.merkle import EMPTY_ROOT, verify_consistency
 from verification.report import Check, failed, not_checked, passed
 
+_NAME = "consistency-with-last-seen"
+# The two outcomes without a checkpoint to compare: a Check is immutable, so one serves every report.
+_UNSEEN = not_checked(_NAME, "No earlier checkpoint was given, so consistency with it was not checked.")
+_UNCHECKED = not_checked(_NAME, NO_CHECKPOINT)
 _FORKED = (
     "The ledger has shown you two different histories; report this to the ledger's auditors and do not "
     "rely on it."
@@ -20,10 +24,9 @@ def check_consistency(
     checkpoint: Checkpoint | None, last_seen: Checkpoint | None, proofs: Mapping[int, Sequence[bytes]]
 ) -> Check:
     """consistency-with-last-seen: the checkpoint extends the last one this verifier saw."""
-    name = "consistency-with-last-seen"
+    name = _NAME
     if checkpoint is None or last_seen is None:
-        unseen = "No earlier checkpoint was given, so consistency with it was not checked."
-        return not_checked(name, NO_CHECKPOINT if last_seen is not None else unseen)
+        return _UNCHECKED if last_seen is not None else _UNSEEN
     reason = _why_not_comparable(checkpoint, last_seen, proofs)
     if reason is not None:
         return not_checked(name, reason)

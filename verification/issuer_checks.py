@@ -56,6 +56,8 @@ class SignedCredential:
 def credential_issuer(document: Mapping[str, Any]) -> str | None:
     """The credential's issuer: `issuer`, or `issuer.id`; None when it names none."""
     issuer = document.get("issuer")
+    if type(issuer) is str:
+        return issuer
     if isinstance(issuer, Mapping):
         issuer = issuer.get("id")
     return issuer if isinstance(issuer, str) else None
@@ -254,14 +256,15 @@ def _recorded_fields(
     """What the ledger writes into an entry about a credential (ledger/posting.py)."""
     if signed is not None and signed.document is not document:
         signed = None  # what it read is of another document
-    subject = document.get("credentialSubject")
+    found = document.get("credentialSubject")
+    subject = found if type(found) is dict or isinstance(found, Mapping) else None
     fields: dict[str, object] = {
         "credential": document.get("id"),
         "issuer": credential_issuer(document) if signed is None else signed.issuer,
-        "learner": subject.get("id") if isinstance(subject, Mapping) else None,
+        "learner": subject.get("id") if subject is not None else None,
         "kind": credential_kind(document) if signed is None else signed.kind,
     }
-    if fields["kind"] == "status" and isinstance(subject, Mapping):
+    if fields["kind"] == "status" and subject is not None:
         fields["kind"] = "correction" if "supersedes" in subject else "revocation"
     if signed is not None:
         fields["key"] = signed.key.verification_method

@@ -56,15 +56,24 @@ def check_checkpoint_signature(
         type(v) is Verifier and type(v.name) is str and type(v.public_key) is bytes for v in verifiers
     )
     if type(note) is str and exact:
-        opened = _remembered_checkpoint(note, tuple(verifiers))
-    else:
-        opened = _open_checkpoint(note, verifiers)
+        return _remembered_checkpoint(note, tuple(verifiers))
+    return _checkpoint_check(note, verifiers)
+
+
+def _checkpoint_check(note: str, verifiers: Sequence[Verifier]) -> tuple[Check, Checkpoint | None]:
+    name = "checkpoint-signature"
+    opened = _open_checkpoint(note, verifiers)
     if isinstance(opened, str):
         return failed(name, opened), None
     return passed(
         name,
         f"The ledger's signature on its checkpoint is valid (log {opened.origin}, {opened.size} entries).",
     ), opened
+
+
+# A verifier of many bundles from one ledger opens the same checkpoint note in each. Opening is a
+# function of the note and the pinned keys, and a Checkpoint and its Check are immutable.
+_remembered_checkpoint = functools.lru_cache(maxsize=16)(_checkpoint_check)
 
 
 def _open_checkpoint(note: str, verifiers: Sequence[Verifier]) -> Checkpoint | str:
@@ -87,11 +96,6 @@ def _open_checkpoint(note: str, verifiers: Sequence[Verifier]) -> Checkpoint | s
             f"{', '.join(signers)}: do not rely on it."
         )
     return checkpoint
-
-
-# A verifier of many bundles from one ledger opens the same checkpoint note in each. Opening is a
-# function of the note and the pinned keys, and a Checkpoint (or the reason given) is immutable.
-_remembered_checkpoint = functools.lru_cache(maxsize=16)(_open_checkpoint)
 
 
 def check_inclusion(canonical_entry: bytes, proof: TlogProof, checkpoint: Checkpoint | None) -> Check:
