@@ -14,6 +14,7 @@ from collections.abc import Collection, Iterator, Sequence
 from typing import Any, NamedTuple, Protocol
 
 import orjson
+import pybase64
 
 from ledger.application import Ledger
 from ledger.sealing import DataKey, SealBroken
@@ -112,8 +113,7 @@ class Context:
         content: dict[str, Any] | None = None
         if data_key is not None:
             try:
-                # what base64.b64decode calls, without its wrapping
-                sealed = binascii.a2b_base64(event.fields["sealed"])
+                sealed = _unbase64(event.fields["sealed"])
                 content = orjson.loads(data_key.open(learner, sealed))["content"]
             except SealBroken:
                 pass
@@ -133,6 +133,17 @@ class Context:
                 position: opened for position, opened in self._contents.items() if opened[0] not in stale
             }
             self._prepare()
+
+
+def _unbase64(text: str) -> bytes:
+    """The bytes base64 `text` spells, as binascii.a2b_base64 (what base64.b64decode calls) reads
+    them: pybase64's SIMD decoder (a sealed credential's ~1,400 characters in 3 us, not 13), strict,
+    and a2b_base64 itself for text that is not plain base64 (characters it skips, missing padding).
+    """
+    try:
+        return pybase64.b64decode(text, validate=True)
+    except ValueError:  # binascii.Error, or not ASCII: a2b_base64 to accept or refuse it
+        return binascii.a2b_base64(text)
 
 
 class _CollectorPause:
