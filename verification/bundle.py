@@ -43,11 +43,20 @@ else: no network, no clock but the one given, and it never raises for a bad bund
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from verification.bundle_shape import Bundle, RegistryItem, assemble_bundle, parse_bundle, read_parts
+from verification.bundle_shape import (
+    Bundle,
+    BundleParts,
+    RegistryItem,
+    assemble_bundle,
+    parse_bundle,
+    read_parts,
+    remembered_registry,
+)
 from verification.checkpoint import Checkpoint
 from verification.consistency_check import check_consistency
 from verification.errors import MalformedBundle
@@ -61,13 +70,16 @@ from verification.issuer_checks import (
     credential_issuer,
 )
 from verification.log_checks import (
+    RegistryClaim,
     check_checkpoint_signature,
     check_inclusion,
-    check_registry_in_log,
     read_trusted_keys,
+    registry_claim,
+    registry_in_log,
 )
 from verification.note import Verifier
-from verification.report import CHECK_NAMES, Report, day, failed, moment, not_checked, passed
+from verification.report import CHECK_NAMES, Check, Report, day, failed, moment, not_checked, passed
+from verification.statements import StatusStatement
 from verification.status_checks import check_status
 from verification.trust import RegistryState, credential_kind, parse_instant
 
@@ -122,14 +134,7 @@ def verify_bundle(
         check_accredited(signed, registry),
         check_commitment(credential, parts.credential_bytes, parts.salt, parts.entry, signed=signed),
         check_inclusion(parts.entry_bytes, parts.proof, checkpoint),
-        check_registry_in_log(
-            parts.registry_entries,
-            parts.registry_proofs,
-            checkpoint,
-            note,
-            status,
-            canonical=parts.registry_bytes,
-        ),
+        _registry_in_log(parts, checkpoint, note, status),
         check_consistency(checkpoint, last_seen, parts.consistency),
         status_check,
     ]
@@ -144,6 +149,28 @@ def verify_bundle(
     notes = [*([later] if later else []), *_expiry(credential, now)]
     headline = _headline(credential, kind, parts.entry, registry)
     return Report.decide(checks, optional, headline, checkpoint, notes)
+
+
+def _registry_in_log(
+    parts: BundleParts, checkpoint: Checkpoint | None, note: str, status: StatusStatement | None
+) -> Check:
+    """log_checks.check_registry_in_log of the bundle's registry; remembered for a remembered registry."""
+    claim = registry_claim(status)
+    if parts.registry_key is None or checkpoint is None or type(note) is not str:
+        entries, proofs, forms = parts.registry_entries, parts.registry_proofs, parts.registry_bytes
+        return registry_in_log(entries, proofs, checkpoint, note, claim, canonical=forms)
+    return _remembered_registry_in_log(parts.registry_key, checkpoint, note, claim)
+
+
+def _registry_in_log_of(key: bytes, checkpoint: Checkpoint, note: str, claim: RegistryClaim | None) -> Check:
+    entries, proofs, forms, _ = remembered_registry(key)
+    return registry_in_log(entries, proofs, checkpoint, note, claim, canonical=forms)
+
+
+# Every bundle of one issuer against one checkpoint asks this of the same registry. The key names
+# the registry's value (bundle_shape._marshalled), the claim is the status statement's only part
+# the check reads, and the answer (a Check) is immutable: the remembered answer is the answer.
+_remembered_registry_in_log = functools.lru_cache(maxsize=16)(_registry_in_log_of)
 
 
 def _headline(

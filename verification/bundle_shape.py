@@ -95,6 +95,8 @@ class BundleParts(NamedTuple):
     consistency: dict[int, tuple[bytes, ...]]
     issuer_registry: RegistryState
     """Possibly shared with other readings: read it, never change it."""
+    registry_key: bytes | None
+    """The key the registry was remembered by (remembered_registry), if it was."""
 
 
 def parse_bundle(value: object) -> Bundle:
@@ -137,7 +139,7 @@ def read_parts(value: object) -> BundleParts:
         )
     credential = _object(document["credential"], "credential")
     credential_bytes, plain = _canonical(credential, "credential")
-    entries, proofs, forms, state = _read_registry(document["registry"])
+    entries, proofs, forms, state, key = _read_registry(document["registry"])
     status = document["status"]
     if not isinstance(status, str) or not status:
         raise MalformedBundle("status must be the signed status note, as text")
@@ -147,7 +149,7 @@ def read_parts(value: object) -> BundleParts:
     consistency = _consistency(document.get("consistency", {}))
     return BundleParts(
         credential, credential_bytes, plain, salt, entry, entry_bytes, proof, entries, proofs, forms, status,
-        consistency, state,
+        consistency, state, key,
     )  # fmt: skip
 
 
@@ -275,24 +277,29 @@ def _registry(value: object) -> tuple[tuple[RegistryItem, ...], tuple[bytes, ...
 # the text, so a remembered parse is the parse; refusals are not remembered.
 _parse_registry_proof = functools.lru_cache(maxsize=64)(parse_tlog_proof)
 
-_Registry = tuple[tuple[dict[str, Any], ...], tuple[TlogProof, ...], tuple[bytes, ...], RegistryState]
+_Entries = tuple[dict[str, Any], ...]
+_Registry = tuple[_Entries, tuple[TlogProof, ...], tuple[bytes, ...], RegistryState]
 
 
-def _read_registry(value: object) -> _Registry:
-    """The registry's entries (the bundle's own), proofs, canonical forms and the state they replay to.
+def _read_registry(
+    value: object,
+) -> tuple[_Entries, tuple[TlogProof, ...], tuple[bytes, ...], RegistryState, bytes | None]:
+    """The registry's entries (the bundle's own), proofs, canonical forms, the state they replay to,
+    and the key it was remembered by (None if it was not).
 
     Reading it is a function of its value, remembered by the value's marshal form (below); the
     state it replays to is then shared by every reading of an equal registry.
     """
     if type(value) is list and (key := _marshalled(value)) is not None:
         try:
-            proofs, forms, state = _remembered_registry(key)
+            _, proofs, forms, state = remembered_registry(key)
         except MalformedBundle:
             pass  # refused: read the bundle's own value again, for the words it is refused in
         else:
-            return tuple([item["entry"] for item in value]), proofs, forms, state
+            return tuple([item["entry"] for item in value]), proofs, forms, state, key
     items, forms = _registry(value)
-    return tuple(item.entry for item in items), tuple(item.proof for item in items), forms, _fold(items)
+    entries = tuple(item.entry for item in items)
+    return entries, tuple(item.proof for item in items), forms, _fold(items), None
 
 
 def _marshalled(value: list[Any]) -> bytes | None:
@@ -309,17 +316,18 @@ def _marshalled(value: list[Any]) -> bytes | None:
         return None  # a type marshal does not write, or nesting too deep for it
 
 
-def _read_marshalled(key: bytes) -> tuple[tuple[TlogProof, ...], tuple[bytes, ...], RegistryState]:
+def _read_marshalled(key: bytes) -> _Registry:
     # Only bytes _marshalled wrote in this process: a copy of the bundle's own registry.
     items, forms = _registry(marshal.loads(key))  # noqa: S302
-    return tuple(item.proof for item in items), forms, _fold(items)
+    return tuple(item.entry for item in items), tuple(item.proof for item in items), forms, _fold(items)
 
 
 # The registry is the part of a bundle that is the same in every bundle of one issuer against one
 # checkpoint, and the dearest to read. The key determines the value (see _marshalled); proofs and
-# canonical forms are immutable, and verify_bundle only reads the state (read_bundle copies it).
-# Refusals are not remembered.
-_remembered_registry = functools.lru_cache(maxsize=16)(_read_marshalled)
+# canonical forms are immutable, and verify_bundle only reads the entries (a copy, never handed
+# out) and the state (read_bundle copies it). Refusals are not remembered.
+remembered_registry = functools.lru_cache(maxsize=16)(_read_marshalled)
+"""The registry a key from _marshalled names: its entries, proofs, canonical forms and state."""
 
 
 def _fold(items: Sequence[RegistryItem]) -> RegistryState:

@@ -120,6 +120,18 @@ def check_inclusion(canonical_entry: bytes, proof: TlogProof, checkpoint: Checkp
     )
 
 
+RegistryClaim = tuple[int, str, int, str]
+"""What a status statement says of the issuer's registry: its checkpoint size, organisation, last
+seq and the hash of that entry."""
+
+
+def registry_claim(status: StatusStatement | None) -> RegistryClaim | None:
+    """What `status` says of the issuer's registry (None for no status)."""
+    if status is None:
+        return None
+    return status.checkpoint_size, status.issuer, status.issuer_seq, status.issuer_head
+
+
 def check_registry_in_log(
     entries: Sequence[Mapping[str, Any]],
     proofs: Sequence[TlogProof],
@@ -136,6 +148,19 @@ def check_registry_in_log(
     if it could not), names. That is the only signed word on how many registry entries there are;
     without it the bundle may leave out the trailing ones.
     """
+    return registry_in_log(entries, proofs, checkpoint, note, registry_claim(status), canonical=canonical)
+
+
+def registry_in_log(
+    entries: Sequence[Mapping[str, Any]],
+    proofs: Sequence[TlogProof],
+    checkpoint: Checkpoint | None,
+    note: str,
+    claim: RegistryClaim | None,
+    *,
+    canonical: Sequence[bytes],
+) -> Check:
+    """check_registry_in_log, given only what the status says of the registry (registry_claim)."""
     name = "registry-in-log"
     if checkpoint is None:
         return not_checked(name, NO_CHECKPOINT)
@@ -163,7 +188,7 @@ def check_registry_in_log(
             "accreditation checks cannot be relied on.",
         )
     head = hashes[-1] if hashes else entry_hash({})
-    problem = _registry_head_problem(entries, head, checkpoint, status)
+    problem = _registry_head_problem(entries, head, checkpoint, claim)
     if problem is not None:
         return failed(name, problem)
     return passed(
@@ -210,7 +235,7 @@ _remembered_inclusion = functools.lru_cache(maxsize=64)(_inclusion)
 
 
 def _registry_head_problem(
-    entries: Sequence[Mapping[str, Any]], head: str, checkpoint: Checkpoint, status: StatusStatement | None
+    entries: Sequence[Mapping[str, Any]], head: str, checkpoint: Checkpoint, claim: RegistryClaim | None
 ) -> str | None:
     """Why the registry shown is not all of the issuer's registry the ledger vouches for, if it is not."""
     do_not_rely = "do not rely on the key and accreditation checks."
@@ -219,30 +244,31 @@ def _registry_head_problem(
     )
     last = entries[-1] if entries else {}
     shown = len(entries)
-    if status is None:
+    if claim is None:
         return f"The ledger's status statement could not be verified, {unconfirmed}"
-    if status.checkpoint_size != checkpoint.size:
+    size, issuer, issuer_seq, issuer_head = claim
+    if size != checkpoint.size:
         return (
-            f"The ledger's status statement is as of {status.checkpoint_size} log entries, not this "
+            f"The ledger's status statement is as of {size} log entries, not this "
             f"checkpoint's {checkpoint.size}, {unconfirmed}"
         )
-    if last.get("organisation") != status.issuer:
+    if last.get("organisation") != issuer:
         problem = (
-            f"The ledger's status statement names the registry of another organisation ({status.issuer}) "
+            f"The ledger's status statement names the registry of another organisation ({issuer}) "
             f"than the bundle shows ({last.get('organisation')}): {do_not_rely}"
         )
-    elif shown < status.issuer_seq:
+    elif shown < issuer_seq:
         problem = (
             "The bundle leaves out some of the issuer's registry entries (the ledger's registry holds "
-            f"{status.issuer_seq} as of this checkpoint, the bundle shows {shown}): a later key retirement "
+            f"{issuer_seq} as of this checkpoint, the bundle shows {shown}): a later key retirement "
             f"or compromise may be hidden; {do_not_rely}"
         )
-    elif shown > status.issuer_seq:
+    elif shown > issuer_seq:
         problem = (
             f"The bundle shows {shown} of the issuer's registry entries, but the ledger's status statement "
-            f"says its registry held {status.issuer_seq} as of this checkpoint: {do_not_rely}"
+            f"says its registry held {issuer_seq} as of this checkpoint: {do_not_rely}"
         )
-    elif head != status.issuer_head:  # head: entry_hash(last)
+    elif head != issuer_head:  # head: entry_hash(last)
         problem = (
             f"The issuer's last registry entry in the bundle (number {shown}) is not the one the ledger's "
             f"status statement names: {do_not_rely}"

@@ -10,13 +10,18 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.unit.bundle_world import build
+from tests.unit.bundle_world import ISSUER_KEY, VERIFIER_KEY, build
 from verification import bundle_shape
-from verification.bundle import parse_bundle
+from verification.bundle import parse_bundle, verify_bundle
 from verification.bundle_shape import read_bundle, read_parts
+from verification.canonical import canonical_json
 from verification.errors import MalformedBundle
+from verification.log_checks import check_checkpoint_signature, check_registry_in_log, read_trusted_keys
+from verification.report import Check
+from verification.status_checks import check_status
 
 GOOD = build()
+KEY = ISSUER_KEY.verify_key.multibase
 
 
 class _Text(str):
@@ -83,7 +88,7 @@ def _fresh(value: object) -> tuple[Any, ...] | str:
 
 def _remembered(value: object) -> tuple[Any, ...] | str:
     try:
-        return bundle_shape._read_registry(value)
+        return bundle_shape._read_registry(value)[:4]
     except MalformedBundle as error:
         return str(error)
 
@@ -160,3 +165,44 @@ def test_read_bundle_is_read_parts_with_objects_of_its_own() -> None:
         parts.registry_bytes,
         parts.credential_plain,
     )
+
+
+def _fresh_registry_check(bundle: dict[str, Any]) -> Check:
+    """registry-in-log as check_registry_in_log computes it, from a bundle read afresh."""
+    parsed = parse_bundle(copy.deepcopy(bundle))
+    verifiers, problems = read_trusted_keys([VERIFIER_KEY])
+    note = parsed.proof.checkpoint_note
+    checkpoint = check_checkpoint_signature(note, verifiers, problems)[1]
+    status = check_status(parsed.status, verifiers, checkpoint, parsed.credential.get("id"))[1]
+    entries = [item.entry for item in parsed.registry]
+    proofs = [item.proof for item in parsed.registry]
+    forms = [canonical_json(entry) for entry in entries]
+    return check_registry_in_log(entries, proofs, checkpoint, note, status, canonical=forms)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {},
+        {"issuer_seq": 2},
+        {"issuer_seq": 4},
+        {"issuer_head": "ab" * 32},
+        {"issuer": "urn:uuid:00000000-0000-4000-8000-000000000000"},
+        {"checkpoint_size": 3},
+        {"signer_name": "impostor.example/log"},
+    ],
+)
+def test_remembered_registry_answers_are_those_computed_afresh(change: dict[str, Any]) -> None:
+    # registry-in-log is remembered by the registry's key, the checkpoint, its note and what the
+    # status says of the registry: each differing status, and a registry or checkpoint changed
+    # after a good bundle was verified, is answered as check_registry_in_log answers it afresh.
+    bundles = [{**GOOD.bundle, "status": GOOD.status(**change)} if change else GOOD.bundle]
+    bundles.append(_replaced(bundles[0], ("registry", 0, "entry", "data", "name"), "Elsewhere"))
+    bundles.append({**bundles[0], "registry": bundles[0]["registry"][:-1]})
+    other = build(later=[("key-retired", {"key": KEY, "retiredAt": "2025-01-01T00:00:00.000000Z"})])
+    bundles.append({**bundles[0], "registry": other.bundle["registry"], "proof": other.bundle["proof"]})
+    for _ in range(2):
+        assert verify_bundle(GOOD.bundle, [VERIFIER_KEY]).check("registry-in-log").outcome == "pass"
+        for bundle in bundles:
+            report = verify_bundle(bundle, [VERIFIER_KEY])
+            assert report.check("registry-in-log") == _fresh_registry_check(bundle)
