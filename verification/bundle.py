@@ -43,43 +43,24 @@ else: no network, no clock but the one given, and it never raises for a bad bund
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from verification.bundle_shape import (
-    Bundle,
-    BundleParts,
-    RegistryItem,
-    assemble_bundle,
-    parse_bundle,
-    read_parts,
-    remembered_registry,
-)
+from verification.bundle_shape import Bundle, RegistryItem, assemble_bundle, parse_bundle, read_parts
 from verification.checkpoint import Checkpoint
 from verification.consistency_check import check_consistency
 from verification.errors import MalformedBundle
 from verification.issuer_checks import (
-    check_accredited,
     check_commitment,
-    check_key_bound,
     check_key_not_compromised,
-    check_key_valid,
     check_proof_signature,
     credential_issuer,
 )
-from verification.log_checks import (
-    RegistryClaim,
-    check_checkpoint_signature,
-    check_inclusion,
-    read_trusted_keys,
-    registry_claim,
-    registry_in_log,
-)
+from verification.log_checks import check_checkpoint_signature, check_inclusion, read_trusted_keys
 from verification.note import Verifier
-from verification.report import CHECK_NAMES, Check, Report, day, failed, moment, not_checked, passed
-from verification.statements import StatusStatement
+from verification.remembered_checks import issuer_checks, registry_in_log
+from verification.report import CHECK_NAMES, Report, day, failed, moment, not_checked, passed
 from verification.status_checks import check_status
 from verification.trust import RegistryState, credential_kind, parse_instant
 
@@ -121,7 +102,7 @@ def verify_bundle(
     credential, registry = parts.credential, parts.issuer_registry
     checkpoint_check, checkpoint = check_checkpoint_signature(note, verifiers, problems)
     signature_check, signed = check_proof_signature(credential, plain=parts.credential_plain)
-    key_check, record = check_key_bound(signed, registry)
+    key_check, record, valid_check, accredited_check = issuer_checks(signed, registry, parts.registry_key)
     compromise_check, later = check_key_not_compromised(signed, record, parts.entry["recorded_at"])
     status_check, status = check_status(parts.status, verifiers, checkpoint, credential.get("id"))
     checks = [
@@ -129,12 +110,12 @@ def verify_bundle(
         checkpoint_check,
         signature_check,
         key_check,
-        check_key_valid(signed, record),
+        valid_check,
         compromise_check,
-        check_accredited(signed, registry),
+        accredited_check,
         check_commitment(credential, parts.credential_bytes, parts.salt, parts.entry, signed=signed),
         check_inclusion(parts.entry_bytes, parts.proof, checkpoint),
-        _registry_in_log(parts, checkpoint, note, status),
+        registry_in_log(parts, checkpoint, note, status),
         check_consistency(checkpoint, last_seen, parts.consistency),
         status_check,
     ]
@@ -149,28 +130,6 @@ def verify_bundle(
     notes = [*([later] if later else []), *_expiry(credential, now)]
     headline = _headline(credential, kind, parts.entry, registry)
     return Report.decide(checks, optional, headline, checkpoint, notes)
-
-
-def _registry_in_log(
-    parts: BundleParts, checkpoint: Checkpoint | None, note: str, status: StatusStatement | None
-) -> Check:
-    """log_checks.check_registry_in_log of the bundle's registry; remembered for a remembered registry."""
-    claim = registry_claim(status)
-    if parts.registry_key is None or checkpoint is None or type(note) is not str:
-        entries, proofs, forms = parts.registry_entries, parts.registry_proofs, parts.registry_bytes
-        return registry_in_log(entries, proofs, checkpoint, note, claim, canonical=forms)
-    return _remembered_registry_in_log(parts.registry_key, checkpoint, note, claim)
-
-
-def _registry_in_log_of(key: bytes, checkpoint: Checkpoint, note: str, claim: RegistryClaim | None) -> Check:
-    entries, proofs, forms, _ = remembered_registry(key)
-    return registry_in_log(entries, proofs, checkpoint, note, claim, canonical=forms)
-
-
-# Every bundle of one issuer against one checkpoint asks this of the same registry. The key names
-# the registry's value (bundle_shape._marshalled), the claim is the status statement's only part
-# the check reads, and the answer (a Check) is immutable: the remembered answer is the answer.
-_remembered_registry_in_log = functools.lru_cache(maxsize=16)(_registry_in_log_of)
 
 
 def _headline(

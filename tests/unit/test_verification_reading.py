@@ -10,18 +10,35 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.unit.bundle_world import ISSUER_KEY, VERIFIER_KEY, build
+from tests.unit.bundle_world import (
+    ISSUER_KEY,
+    OTHER_KEY,
+    VERIFIER_KEY,
+    award,
+    build,
+    organisation,
+    revocation,
+    sign,
+)
 from verification import bundle_shape
 from verification.bundle import parse_bundle, verify_bundle
 from verification.bundle_shape import read_bundle, read_parts
 from verification.canonical import canonical_json
 from verification.errors import MalformedBundle
+from verification.issuer_checks import (
+    check_accredited,
+    check_key_bound,
+    check_key_not_compromised,
+    check_key_valid,
+    check_proof_signature,
+)
 from verification.log_checks import check_checkpoint_signature, check_registry_in_log, read_trusted_keys
 from verification.report import Check
 from verification.status_checks import check_status
 
 GOOD = build()
 KEY = ISSUER_KEY.verify_key.multibase
+ELSEWHERE = "did:web:ledger.example:orgs:elsewhere"
 
 
 class _Text(str):
@@ -206,3 +223,49 @@ def test_remembered_registry_answers_are_those_computed_afresh(change: dict[str,
         for bundle in bundles:
             report = verify_bundle(bundle, [VERIFIER_KEY])
             assert report.check("registry-in-log") == _fresh_registry_check(bundle)
+
+
+ISSUER_CHECKS = ("key-bound-to-issuer", "key-valid-at-issue", "key-not-compromised", "issuer-accredited")
+
+
+def _fresh_issuer_checks(bundle: dict[str, Any]) -> list[Check]:
+    """The key and accreditation checks as issuer_checks computes them, from a bundle read afresh."""
+    parsed = parse_bundle(copy.deepcopy(bundle))
+    signed = check_proof_signature(parsed.credential)[1]
+    key_check, record = check_key_bound(signed, parsed.issuer_registry)
+    compromise = check_key_not_compromised(signed, record, parsed.entry["recorded_at"])[0]
+    valid, accredited = check_key_valid(signed, record), check_accredited(signed, parsed.issuer_registry)
+    return [key_check, valid, compromise, accredited]
+
+
+@pytest.mark.parametrize(
+    "world",
+    [
+        pytest.param(lambda: build(sign(award(valid_from="2019-06-01T00:00:00Z"))), id="before the key"),
+        pytest.param(lambda: build(sign(award(valid_from="2024-07-01T10:00:00+01:00"))), id="same instant"),
+        pytest.param(lambda: build(sign(award(valid_from="2024-07-02T00:00:00Z"))), id="another day"),
+        pytest.param(lambda: build(sign(award(), OTHER_KEY)), id="unregistered key"),
+        pytest.param(lambda: build(sign(award(), controller=ELSEWHERE)), id="another controller"),
+        pytest.param(lambda: build(sign(award(issuer=ELSEWHERE))), id="another issuer"),
+        pytest.param(lambda: build(stream=organisation(kinds=None)), id="not accredited"),
+        pytest.param(lambda: build(stream=organisation(scopes=("RQF",))), id="another scope"),
+        pytest.param(
+            lambda: build(later=[("key-compromised", {"key": KEY, "compromisedAt": "2024-06-01T00:00:00Z"})]),
+            id="compromised before",
+        ),
+        pytest.param(
+            lambda: build(later=[("key-retired", {"key": KEY, "retiredAt": "2024-01-01T00:00:00Z"})]),
+            id="retired before",
+        ),
+        pytest.param(lambda: build(sign(revocation()), entry_kind="revocation"), id="a revocation"),
+    ],
+)
+def test_remembered_issuer_answers_are_those_computed_afresh(world: Any) -> None:
+    # The key and accreditation checks are remembered by the registry's key and what the signed
+    # credential says (controller, issuer, key, validFrom, kind, scope): after the good bundle is
+    # verified, a credential or registry differing in any of them is judged as afresh, every time.
+    bundle = world().bundle
+    for _ in range(2):
+        assert verify_bundle(GOOD.bundle, [VERIFIER_KEY]).ok
+        report = verify_bundle(bundle, [VERIFIER_KEY])
+        assert [report.check(name) for name in ISSUER_CHECKS] == _fresh_issuer_checks(bundle)
