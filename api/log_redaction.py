@@ -14,6 +14,8 @@ _SECRET_IN_URL = re.compile(r"(/v1/shares/|/s/|[?&]share=)[^/?&#\s\"]+")
 
 def redact(text: str) -> str:
     """The URL with every share secret replaced by `[redacted]`."""
+    if "/s" not in text and "share=" not in text:  # what every match holds: the regex is ~20x dearer
+        return text
     return _SECRET_IN_URL.sub(r"\1[redacted]", text)
 
 
