@@ -187,7 +187,7 @@ def _text(holder: object, name: str) -> str:
 
 
 def _join(separator: str, *words: str) -> str:
-    return separator.join(word for word in words if word)
+    return separator.join(filter(None, words))
 
 
 def _expiry(document: Mapping[str, Any], now: datetime) -> list[str]:

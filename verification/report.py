@@ -79,8 +79,13 @@ class Report:
         notes: Sequence[str] = (),
     ) -> Report:
         """Judge the checks: `headline` is the verdict when all is well; `optional` may be not-checked."""
-        failures = [check for check in checks if check.outcome == "fail"]
-        missing = [check for check in checks if check.outcome == "not-checked" and check.name not in optional]
+        failures: list[Check] = []
+        missing: list[Check] = []
+        for check in checks:
+            if check.outcome == "fail":
+                failures.append(check)
+            elif check.outcome == "not-checked" and check.name not in optional:
+                missing.append(check)
         if failures:
             reasons = " ".join(_plain(check.sentence) for check in failures)
             verdict = f"Do not rely on this credential. {reasons}"
