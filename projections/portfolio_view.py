@@ -26,12 +26,11 @@ _ITEMS = _NEW_ITEMS._replace(
 
 
 class Step(NamedTuple):
-    """A recorded entry with its content (None when erased) and the item it records, or an erasure."""
+    """A recorded entry and the item it records, or an erasure."""
 
     learner: str
     entry: dict[str, Any] | None
     """None for the learner's erasure."""
-    content: dict[str, Any] | None
     item: Item | None
     """What the entry records (`read_item`), with the text of its row; None when it records none."""
     text: str
@@ -55,15 +54,15 @@ class PortfolioProjection:
             if name == "LearnerStream.CredentialRecorded":
                 entry: dict[str, Any] = event.fields["entry"]
                 learner = entry.get("learner", "")
-                content = context.content(event)
                 if entry["seq"] == 1 or entry["kind"] == "registration":
-                    steps.append(Step(learner, entry, content, None, "", False))
+                    steps.append(Step(learner, entry, None, "", False))  # records no item: not opened
                     continue
+                content = context.content(event)
                 item = read_item(learner, entry, content)
                 others = reads_other_items(entry, content)
-                steps.append(Step(learner, entry, content, item, item.to_text(), others))
+                steps.append(Step(learner, entry, item, item.to_text(), others))
             elif name == "LearnerStream.Erased":
-                steps.append(Step(event.fields["entry"].get("learner", ""), None, None, None, "", False))
+                steps.append(Step(event.fields["entry"].get("learner", ""), None, None, "", False))
         return steps
 
     def project(self, view: ViewCursor, events: Sequence[Event], context: Context) -> None:
@@ -95,7 +94,9 @@ class PortfolioProjection:
             items = folded.setdefault(learner, {})
             if step.item is not None:
                 texts[step.item.credential] = (step.item, step.text)
-            for item in apply(items, learner, entry, step.content, step.item):
+            # The content is not needed: a registration changes nothing, and any other entry's item
+            # is read (`step.item`).
+            for item in apply(items, learner, entry, None, step.item):
                 items[item.credential] = item
                 changed.setdefault(learner, {})[item.credential] = item
         view.run_many("DELETE FROM {p}view_portfolio_items WHERE learner = ?", erased)
