@@ -78,6 +78,10 @@ class CanonicalForms:
     """Whether the credential holds only exact JSON types (canonical.canonical_form)."""
 
 
+RegistryKey = tuple[bytes, tuple[str, ...]]
+"""What names a registry's value: marshal's bytes of its entries, and its tlog-proof texts."""
+
+
 class BundleParts(NamedTuple):
     """A bundle as read_parts reads it for verify_bundle: its parts and the canonical bytes checked."""
 
@@ -95,7 +99,7 @@ class BundleParts(NamedTuple):
     consistency: dict[int, tuple[bytes, ...]]
     issuer_registry: RegistryState
     """Possibly shared with other readings: read it, never change it."""
-    registry_key: bytes | None
+    registry_key: RegistryKey | None
     """The key the registry was remembered by (remembered_registry), if it was."""
 
 
@@ -283,14 +287,14 @@ _Registry = tuple[_Entries, tuple[TlogProof, ...], tuple[bytes, ...], RegistrySt
 
 def _read_registry(
     value: object,
-) -> tuple[_Entries, tuple[TlogProof, ...], tuple[bytes, ...], RegistryState, bytes | None]:
+) -> tuple[_Entries, tuple[TlogProof, ...], tuple[bytes, ...], RegistryState, RegistryKey | None]:
     """The registry's entries (the bundle's own), proofs, canonical forms, the state they replay to,
     and the key it was remembered by (None if it was not).
 
-    Reading it is a function of its value, remembered by the value's marshal form (below); the
+    Reading it is a function of its value, remembered by a key that names the value (below); the
     state it replays to is then shared by every reading of an equal registry.
     """
-    if type(value) is list and (key := _marshalled(value)) is not None:
+    if type(value) is list and (key := _registry_key(value)) is not None:
         try:
             _, proofs, forms, state = remembered_registry(key)
         except MalformedBundle:
@@ -302,32 +306,49 @@ def _read_registry(
     return entries, tuple(item.proof for item in items), forms, _fold(items), None
 
 
-def _marshalled(value: list[Any]) -> bytes | None:
-    """marshal's bytes of value, or None where marshal refuses it.
+def _registry_key(value: list[Any]) -> RegistryKey | None:
+    """A key naming the registry's value, or None where it has none.
 
-    marshal writes only values of exact built-in types (every subclass is refused) and each type
-    its own way, so values with the same bytes are equal, with the same types throughout; the one
-    change of type, a buffer (bytearray …) written as bytes, is of a type no readable bundle holds.
-    Strings shared or interned are marked, so equal values may differ in bytes (read afresh).
+    Each item must be exactly a dict of an entry and a proof text (exactly a str), so the key
+    names the items. marshal writes only values of exact built-in types (every subclass is
+    refused) and each type its own way, so entries with the same bytes are equal, with the same
+    types throughout; the one change of type, a buffer (bytearray …) written as bytes, is of a
+    type no readable registry holds. Shared or interned strings are marked, so equal entries may
+    differ in bytes (and are read afresh). The proof texts, mostly not ASCII, are keyed as they are.
     """
+    entries = []
+    proofs = []
+    for item in value:
+        if (
+            type(item) is not dict
+            or len(item) != 2
+            or "entry" not in item
+            or type(item.get("proof")) is not str
+        ):
+            return None
+        entries.append(item["entry"])
+        proofs.append(item["proof"])
     try:
-        return marshal.dumps(value)
+        return marshal.dumps(entries), tuple(proofs)
     except ValueError:
         return None  # a type marshal does not write, or nesting too deep for it
 
 
-def _read_marshalled(key: bytes) -> _Registry:
-    # Only bytes _marshalled wrote in this process: a copy of the bundle's own registry.
-    items, forms = _registry(marshal.loads(key))  # noqa: S302
+def _read_keyed(key: RegistryKey) -> _Registry:
+    # Only bytes _registry_key wrote in this process: a copy of the bundle's own entries.
+    entries = marshal.loads(key[0])  # noqa: S302
+    items, forms = _registry(
+        [{"entry": entry, "proof": proof} for entry, proof in zip(entries, key[1], strict=True)]
+    )
     return tuple(item.entry for item in items), tuple(item.proof for item in items), forms, _fold(items)
 
 
 # The registry is the part of a bundle that is the same in every bundle of one issuer against one
-# checkpoint, and the dearest to read. The key determines the value (see _marshalled); proofs and
+# checkpoint, and the dearest to read. The key names the value (see _registry_key); proofs and
 # canonical forms are immutable, and verify_bundle only reads the entries (a copy, never handed
 # out) and the state (read_bundle copies it). Refusals are not remembered.
-remembered_registry = functools.lru_cache(maxsize=16)(_read_marshalled)
-"""The registry a key from _marshalled names: its entries, proofs, canonical forms and state."""
+remembered_registry = functools.lru_cache(maxsize=16)(_read_keyed)
+"""The registry a key from _registry_key names: its entries, proofs, canonical forms and state."""
 
 
 def _fold(items: Sequence[RegistryItem]) -> RegistryState:

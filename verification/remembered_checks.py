@@ -1,7 +1,7 @@
 """The checks of a bundle that every bundle of one issuer against one checkpoint shares, remembered.
 
 Each is remembered only for a registry read through bundle_shape's cache, by the key that names
-the registry's value (bundle_shape._marshalled), and by exactly the other values the check reads.
+the registry's value (bundle_shape._registry_key), and by exactly the other values the check reads.
 The answers (Checks and key records) are immutable, so the remembered answer is the answer.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 from datetime import datetime
 
-from verification.bundle_shape import BundleParts, remembered_registry
+from verification.bundle_shape import BundleParts, RegistryKey, remembered_registry
 from verification.checkpoint import Checkpoint
 from verification.issuer_checks import (
     SignedCredential,
@@ -40,7 +40,9 @@ def registry_in_log(
     return _remembered_registry_in_log(parts.registry_key, checkpoint, note, claim)
 
 
-def _registry_in_log_of(key: bytes, checkpoint: Checkpoint, note: str, claim: RegistryClaim | None) -> Check:
+def _registry_in_log_of(
+    key: RegistryKey, checkpoint: Checkpoint, note: str, claim: RegistryClaim | None
+) -> Check:
     entries, proofs, forms, _ = remembered_registry(key)
     return check_registry(entries, proofs, checkpoint, note, claim, canonical=forms)
 
@@ -50,7 +52,7 @@ _remembered_registry_in_log = functools.lru_cache(maxsize=16)(_registry_in_log_o
 
 
 def issuer_checks(
-    signed: SignedCredential | None, registry: RegistryState, key: bytes | None
+    signed: SignedCredential | None, registry: RegistryState, key: RegistryKey | None
 ) -> IssuerChecks:
     """The checks of the signing key and accreditation against the registry `key` names (if any)."""
     exact = signed is not None and type(signed.issuer) is type(signed.controller) is str
@@ -69,7 +71,7 @@ _Facts = tuple[str, str, VerifyKey, datetime | None, str | None, str | None]
 """Of a SignedCredential: controller, issuer, key, validFrom, kind and scope."""
 
 
-def _issuer_checks_of(key: bytes, facts: _Facts) -> IssuerChecks:
+def _issuer_checks_of(key: RegistryKey, facts: _Facts) -> IssuerChecks:
     # These checks read every field of a SignedCredential but its document.
     controller, issuer, signing_key, valid_from, kind, scope = facts
     signed = SignedCredential({}, controller, signing_key, issuer, valid_from, kind, scope)

@@ -269,3 +269,32 @@ def test_remembered_issuer_answers_are_those_computed_afresh(world: Any) -> None
         assert verify_bundle(GOOD.bundle, [VERIFIER_KEY]).ok
         report = verify_bundle(bundle, [VERIFIER_KEY])
         assert [report.check(name) for name in ISSUER_CHECKS] == _fresh_issuer_checks(bundle)
+
+
+class _Members(dict[str, Any]):
+    """A dict subclass: equal to its members, of a type the registry's key refuses."""
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda registry: registry[1].update(extra=1),
+        lambda registry: registry[1].pop("entry"),
+        lambda registry: registry[1].pop("proof"),
+        lambda registry: registry[1].update(proof=_Text(registry[1]["proof"])),
+        lambda registry: registry.__setitem__(1, _Members(registry[1])),
+        lambda registry: registry.__setitem__(
+            1, {"entry": registry[1]["entry"], "extra": registry[1]["proof"]}
+        ),
+        lambda registry: registry.reverse(),
+        lambda registry: registry.append(registry[0]),
+        lambda registry: registry.clear(),
+    ],
+)
+def test_registry_items_of_other_shapes_read_as_afresh(change: Any) -> None:
+    bundle_shape._read_registry(copy.deepcopy(GOOD.bundle["registry"]))
+    registry = copy.deepcopy(GOOD.bundle["registry"])
+    change(registry)
+    expected = _fresh(copy.deepcopy(registry))
+    for _ in range(2):
+        assert _remembered(registry) == expected
