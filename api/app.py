@@ -63,6 +63,9 @@ def create_app(settings: Settings, *, ledger: Ledger | None = None, followers: b
         description=DESCRIPTION,
         lifespan=lifespan,
         default_response_class=OrjsonResponse,
+        # FastAPI's own OpenTelemetry is not used (metrics are Prometheus's, below); left on, it
+        # asked the global providers whether any was configured on every request.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     problems.install(app)
     app.add_middleware(BodySizeLimit, limit=settings.max_request_bytes)
