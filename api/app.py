@@ -70,7 +70,9 @@ def create_app(settings: Settings, *, ledger: Ledger | None = None, followers: b
     problems.install(app)
     app.add_middleware(BodySizeLimit, limit=settings.max_request_bytes)
     app.add_middleware(Measure)
-    for module in (credentials, verify, learners, shares, erasure, export, registry, log, audit, health):
+    # FastAPI tries the routes in this order (each a costly match), so the busiest comes first; no
+    # two modules' paths overlap, so the order changes only the order of the OpenAPI document.
+    for module in (verify, credentials, learners, shares, erasure, export, registry, log, audit, health):
         for route in module.router.routes:
             if isinstance(route, APIRoute) and route.summary is None and route.endpoint.__doc__:
                 route.summary = route.endpoint.__doc__.strip().splitlines()[0].rstrip(".")
