@@ -122,7 +122,7 @@ def verify_bundle(
     optional = set()
     if last_seen is None:
         optional.add("consistency-with-last-seen")
-    kind = credential_kind(credential)
+    kind = signed.kind if signed is not None else credential_kind(credential)  # of the same document
     if kind == "status":
         optional.add("issuer-accredited")
     now = now or datetime.now(UTC)

@@ -5,42 +5,30 @@ from __future__ import annotations
 import base64
 import functools
 import marshal
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from verification.canonical import canonical_form, parse_json
-from verification.errors import (
-    CanonicalizationError,
-    MalformedBundle,
-    MalformedJSON,
-    MalformedRegistry,
-    MalformedTlogProof,
+from verification.bundle_members import (
+    LEARNER_ENTRY_FIELDS,
+    ORGANISATION_ENTRY_FIELDS,
+    is_int,
+    read_canonical,
+    read_consistency,
+    read_entry,
+    read_object,
+    read_proof,
+    read_salt,
 )
-from verification.merkle import HASH_SIZE
-from verification.note import decode_base64
-from verification.tlog_proof import TlogProof, format_tlog_proof, parse_tlog_proof
-from verification.trust import RegistryState, fold_registry, parse_instant
+from verification.canonical import parse_json
+from verification.errors import MalformedBundle, MalformedJSON, MalformedRegistry
+from verification.tlog_proof import TlogProof, format_tlog_proof
+from verification.trust import RegistryState, fold_registry
 
 BUNDLE_TYPE = "LearnerLedgerBundle"
 BUNDLE_VERSION = 1
-LEARNER_ENTRY_FIELDS = frozenset(
-    ("v", "learner", "seq", "prev", "kind", "credential", "issuer", "key", "commitment", "recorded_at")
-)
-ORGANISATION_ENTRY_FIELDS = frozenset(("v", "organisation", "seq", "prev", "kind", "data", "recorded_at"))
-_NOT_TEXT = frozenset(("v", "seq", "prev", "commitment", "data"))
-# The members of each kind of entry that must be non-empty strings, in the order they are checked.
-_TEXT_FIELDS = {
-    fields: tuple(sorted(fields - _NOT_TEXT)) for fields in (LEARNER_ENTRY_FIELDS, ORGANISATION_ENTRY_FIELDS)
-}
 _REQUIRED = frozenset(("type", "version", "credential", "salt", "entry", "proof", "registry", "status"))
 _MEMBERS = _REQUIRED | {"consistency"}
-_HEX_HASH = re.compile(r"[0-9a-f]{64}")
-_SIZE = re.compile(r"[1-9][0-9]{0,19}")
-# RFC 9162 consistency proofs between trees of under 2**64 leaves hold fewer than 128 hashes.
-_MAX_CONSISTENCY_HASHES = 128
-_MAX_CONSISTENCY_PROOFS = 64
 
 
 @dataclass(frozen=True)
@@ -134,23 +122,23 @@ def read_parts(value: object) -> BundleParts:
             value = parse_json(value)
         except MalformedJSON as error:
             raise MalformedBundle(f"the bundle is not JSON: {error}") from None
-    document = _object(value, "the bundle", _REQUIRED, _MEMBERS)
+    document = read_object(value, "the bundle", _REQUIRED, _MEMBERS)
     if document["type"] != BUNDLE_TYPE:
         raise MalformedBundle(f"type is {document['type']!r}, not {BUNDLE_TYPE!r}")
-    if not _is_int(document["version"]) or document["version"] != BUNDLE_VERSION:
+    if not is_int(document["version"]) or document["version"] != BUNDLE_VERSION:
         raise MalformedBundle(
             f"version is {document['version']!r}; this verifier reads version {BUNDLE_VERSION}"
         )
-    credential = _object(document["credential"], "credential")
-    credential_bytes, plain = _canonical(credential, "credential")
+    credential = read_object(document["credential"], "credential")
+    credential_bytes, plain = read_canonical(credential, "credential")
     entries, proofs, forms, state, key = _read_registry(document["registry"])
     status = document["status"]
     if not isinstance(status, str) or not status:
         raise MalformedBundle("status must be the signed status note, as text")
-    salt = _salt(document["salt"])
-    entry, entry_bytes = _entry(document["entry"], "entry", LEARNER_ENTRY_FIELDS, "learner")
-    proof = _proof(document["proof"], "proof")
-    consistency = _consistency(document.get("consistency", {}))
+    salt = read_salt(document["salt"])
+    entry, entry_bytes = read_entry(document["entry"], "entry", LEARNER_ENTRY_FIELDS, "learner")
+    proof = read_proof(document["proof"], "proof")
+    consistency = read_consistency(document.get("consistency", {}))
     return BundleParts(
         credential, credential_bytes, plain, salt, entry, entry_bytes, proof, entries, proofs, forms, status,
         consistency, state, key,
@@ -192,73 +180,6 @@ def _proof_text(proof: TlogProof | str) -> str:
     return proof if isinstance(proof, str) else format_tlog_proof(proof)
 
 
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _object(
-    value: object, where: str, required: frozenset[str] = frozenset(), allowed: frozenset[str] | None = None
-) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise MalformedBundle(f"{where} must be a JSON object, not {type(value).__name__}")
-    missing = required - value.keys()
-    if missing:
-        raise MalformedBundle(f"{where} lacks {', '.join(sorted(missing))}")
-    unknown = value.keys() - allowed if allowed else ()
-    if unknown:
-        names = ", ".join(sorted(str(name) for name in unknown))
-        raise MalformedBundle(f"{where} has members this verifier does not know: {names}")
-    return value
-
-
-def _canonical(value: object, where: str) -> tuple[bytes, bool]:
-    try:
-        return canonical_form(value)
-    except CanonicalizationError as error:
-        raise MalformedBundle(f"{where} cannot be put in canonical JSON form: {error}") from None
-
-
-def _salt(value: object) -> bytes:
-    try:
-        salt = decode_base64(value) if isinstance(value, str) else b""
-    except ValueError:
-        salt = b""
-    if len(salt) != 32:
-        raise MalformedBundle("salt must be the standard base64 of 32 bytes")
-    return salt
-
-
-def _entry(
-    value: object, where: str, fields: frozenset[str], stream_field: str
-) -> tuple[dict[str, Any], bytes]:
-    entry = _object(value, where, fields, fields)
-    canonical, _ = _canonical(entry, where)
-    if not _is_int(entry["v"]) or entry["v"] != 1:
-        raise MalformedBundle(f"{where}.v must be 1")
-    if not _is_int(entry["seq"]) or entry["seq"] < 1:
-        raise MalformedBundle(f"{where}.seq must be a whole number from 1")
-    for name in ("prev", "commitment"):
-        if name in fields and not (isinstance(entry[name], str) and _HEX_HASH.fullmatch(entry[name])):
-            raise MalformedBundle(f"{where}.{name} must be 64 lower-case hex digits")
-    for name in _TEXT_FIELDS.get(fields) or sorted(fields - _NOT_TEXT):
-        if not isinstance(entry[name], str) or not entry[name]:
-            raise MalformedBundle(f"{where}.{name} must be a non-empty string")
-    if parse_instant(entry["recorded_at"]) is None:
-        raise MalformedBundle(f"{where}.recorded_at must be an RFC 3339 date-time with a time zone")
-    if stream_field == "organisation" and not isinstance(entry["data"], dict):
-        raise MalformedBundle(f"{where}.data must be a JSON object")
-    return entry, canonical
-
-
-def _proof(value: object, where: str, *, remembered: bool = False) -> TlogProof:
-    if not isinstance(value, str):
-        raise MalformedBundle(f"{where} must be a C2SP tlog-proof, as text")
-    try:
-        return (_parse_registry_proof if remembered and type(value) is str else parse_tlog_proof)(value)
-    except MalformedTlogProof as error:
-        raise MalformedBundle(f"{where}: {error}") from None
-
-
 def _registry(value: object) -> tuple[tuple[RegistryItem, ...], tuple[bytes, ...]]:
     if not isinstance(value, list) or not value:
         raise MalformedBundle("registry must list the issuing organisation's entries, from its first")
@@ -266,20 +187,15 @@ def _registry(value: object) -> tuple[tuple[RegistryItem, ...], tuple[bytes, ...
     forms = []
     for position, item in enumerate(value):
         where = f"registry[{position}]"
-        members = _object(item, where, frozenset(("entry", "proof")), frozenset(("entry", "proof")))
-        entry, canonical = _entry(
+        members = read_object(item, where, frozenset(("entry", "proof")), frozenset(("entry", "proof")))
+        entry, canonical = read_entry(
             members["entry"], f"{where}.entry", ORGANISATION_ENTRY_FIELDS, "organisation"
         )
-        proof = _proof(members["proof"], f"{where}.proof", remembered=True)
+        proof = read_proof(members["proof"], f"{where}.proof", remembered=True)
         items.append(RegistryItem(entry, proof))
         forms.append(canonical)
     return tuple(items), tuple(forms)
 
-
-# Every bundle for a credential of one issuer, against one checkpoint, carries the same registry
-# entries with the same tlog-proof texts. A TlogProof is immutable and parsing is a function of
-# the text, so a remembered parse is the parse; refusals are not remembered.
-_parse_registry_proof = functools.lru_cache(maxsize=64)(parse_tlog_proof)
 
 _Entries = tuple[dict[str, Any], ...]
 _Registry = tuple[_Entries, tuple[TlogProof, ...], tuple[bytes, ...], RegistryState]
@@ -356,26 +272,3 @@ def _fold(items: Sequence[RegistryItem]) -> RegistryState:
         return fold_registry([item.entry for item in items])
     except MalformedRegistry as error:
         raise MalformedBundle(f"registry: {error}") from None
-
-
-def _consistency(value: object) -> dict[int, tuple[bytes, ...]]:
-    if not isinstance(value, dict) or len(value) > _MAX_CONSISTENCY_PROOFS:
-        raise MalformedBundle(f"consistency must map at most {_MAX_CONSISTENCY_PROOFS} tree sizes to proofs")
-    proofs: dict[int, tuple[bytes, ...]] = {}
-    for size, hashes in value.items():
-        if not isinstance(size, str) or not _SIZE.fullmatch(size):
-            raise MalformedBundle(f"consistency size {str(size)[:24]!r} is not a decimal tree size")
-        if not isinstance(hashes, list) or len(hashes) > _MAX_CONSISTENCY_HASHES:
-            raise MalformedBundle(f"consistency[{size}] must be a list of base64 hashes")
-        proofs[int(size)] = tuple(_hash(node, f"consistency[{size}]") for node in hashes)
-    return proofs
-
-
-def _hash(value: object, where: str) -> bytes:
-    try:
-        node = decode_base64(value) if isinstance(value, str) else b""
-    except ValueError:
-        node = b""
-    if len(node) != HASH_SIZE:
-        raise MalformedBundle(f"{where} holds something other than the base64 of a {HASH_SIZE}-byte hash")
-    return node
