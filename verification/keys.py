@@ -4,6 +4,7 @@ import functools
 import hmac
 from dataclasses import dataclass
 
+import nacl.bindings
 import nacl.exceptions
 import nacl.signing
 import nacl.utils
@@ -162,13 +163,22 @@ class VerifyKey:
 
     def verify(self, message: bytes, signature: bytes) -> bool:
         """Return whether signature is a valid detached Ed25519 signature of message."""
-        if len(signature) != _SIGNATURE_BYTES:
-            return False
-        try:
-            nacl.signing.VerifyKey(self.raw).verify(message, signature)
-        except nacl.exceptions.BadSignatureError:
-            return False
-        return True
+        return ed25519_verify(self.raw, message, signature)
+
+
+def ed25519_verify(public_key: bytes, message: bytes, signature: bytes) -> bool:
+    """Whether `signature` is a valid detached Ed25519 signature of `message` by `public_key`."""
+    if len(signature) != _SIGNATURE_BYTES:
+        return False
+    try:
+        if type(public_key) is type(message) is type(signature) is bytes and len(public_key) == _KEY_BYTES:
+            # What nacl.signing.VerifyKey(public_key).verify(message, signature) does for these values.
+            nacl.bindings.crypto_sign_open(signature + message, public_key)
+        else:
+            nacl.signing.VerifyKey(public_key).verify(message, signature)
+    except nacl.exceptions.BadSignatureError:
+        return False
+    return True
 
 
 class SigningKey:

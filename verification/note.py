@@ -11,7 +11,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import nacl.signing
-from nacl.exceptions import BadSignatureError
 
 from verification.errors import (
     InvalidNoteSignature,
@@ -19,6 +18,7 @@ from verification.errors import (
     MalformedNoteKey,
     UnverifiedNote,
 )
+from verification.keys import ed25519_verify
 
 ED25519_TYPE = b"\x01"
 SIGNATURE_PREFIX = "\u2014 "  # em dash, space
@@ -98,19 +98,11 @@ class Verifier:
         """Tell whether signature is this key's Ed25519 signature of message."""
         if len(signature) != 64:
             return False
-        return _ed25519_verify(self.public_key, message, signature)
+        return ed25519_verify(self.public_key, message, signature)
 
     def __str__(self) -> str:
         encoded = base64.b64encode(ED25519_TYPE + self.public_key).decode("ascii")
         return f"{self.name}+{self.key_id.hex()}+{encoded}"
-
-
-def _ed25519_verify(public_key: bytes, message: bytes, signature: bytes) -> bool:
-    try:
-        nacl.signing.VerifyKey(public_key).verify(message, signature)
-    except BadSignatureError:
-        return False
-    return True
 
 
 def _split_key(key: str, what: str) -> tuple[str, str, bytes]:
