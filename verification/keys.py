@@ -134,6 +134,8 @@ class VerifyKey:
     @classmethod
     def from_multibase(cls, text: str) -> "VerifyKey":
         """Read a Multikey publicKeyMultibase ('z' + base58btc of 0xed01 + 32 bytes)."""
+        if cls is VerifyKey and type(text) is str:
+            return _remembered_verify_key(text)
         return cls(_decode_multikey(text, _ED25519_PUB, "Ed25519 public key"))
 
     @classmethod
@@ -164,6 +166,15 @@ class VerifyKey:
     def verify(self, message: bytes, signature: bytes) -> bool:
         """Return whether signature is a valid detached Ed25519 signature of message."""
         return ed25519_verify(self.raw, message, signature)
+
+
+def _verify_key(text: str) -> VerifyKey:
+    return VerifyKey(_decode_multikey(text, _ED25519_PUB, "Ed25519 public key"))
+
+
+# A verifier reads the same few signing keys in every credential; a VerifyKey is immutable and
+# reading one is a function of the text. Refusals are not remembered.
+_remembered_verify_key = functools.lru_cache(maxsize=_CACHED_VALUES)(_verify_key)
 
 
 def ed25519_verify(public_key: bytes, message: bytes, signature: bytes) -> bool:
