@@ -2,15 +2,19 @@
 key, and its signature.
 
 A batch runs them for every item before its own checks, in the same order an item always met them,
-so each item is refused for the same reason as before.
+so each item is refused for the same reason as before. A large batch lent a worker process
+(ledger/posting_pool.py) runs every other check of every item first, sending each signature to the
+worker as it goes, and then takes the worker's verdicts in order: an item the worker refuses is
+verified again here, raising what it always raised.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from ledger import posting_pool
 from ledger.application import Ledger
 from ledger.credentials import Credential, parse_credential
 from ledger.errors import (
@@ -23,6 +27,7 @@ from ledger.errors import (
     UnknownKey,
 )
 from ledger.indexes import KeyClaim, key_claim_id
+from ledger.posting_pool import Chunks, PostingWorker
 from ledger.registry import Organisation
 from ledger.streams import rfc3339
 from verification.canonical import parse_json
@@ -47,34 +52,81 @@ class Admitted:
 class Admission:
     """The checks of this module for the items of one batch, with the issuers it has looked up."""
 
-    def __init__(self, ledger: Ledger, now: datetime) -> None:
+    def __init__(
+        self,
+        ledger: Ledger,
+        now: datetime,
+        worker: PostingWorker | None = None,
+        checked: Callable[[Credential], object] = lambda credential: None,
+    ) -> None:
         self.ledger = ledger
         self.now = now
+        self.worker = worker
+        self.checked = checked
+        """Called, with a worker, for each credential that passed every check before its signature's,
+        once its signature has gone to the worker."""
         self.organisations: dict[str, Organisation | None] = {}
 
     def admit_all(self, documents: Sequence[object]) -> Iterator[Admitted | LedgerError]:
         """Each item admitted, or the refusal it meets first, in order."""
+        if self.worker is not None:
+            yield from self._admit_all_with(self.worker, documents)
+            return
         for document in documents:
             try:
-                yield self._admit(document)
+                credential, organisation, key = self._checked(document)
+                self._verify(credential, VerifyKey.from_multibase(key))
             except LedgerError as error:
                 yield error
+            else:
+                yield Admitted(credential, organisation, key)
 
-    def _admit(self, document: object) -> Admitted:
+    def _admit_all_with(
+        self, worker: PostingWorker, documents: Sequence[object]
+    ) -> Iterator[Admitted | LedgerError]:
+        """admit_all, the signatures checked by the worker while the next items are parsed."""
+        verdicts = Chunks(worker, "verify", posting_pool.verify)
+        checked: list[tuple[Admitted, VerifyKey, int] | LedgerError] = []
+        for document in documents:
+            try:
+                credential, organisation, key = self._checked(document)
+            except LedgerError as error:
+                checked.append(error)
+                continue
+            verify_key = VerifyKey.from_multibase(key)
+            index = verdicts.add(verify_key.raw, credential.proof.signature, credential.canonical)
+            self.checked(credential)
+            checked.append((Admitted(credential, organisation, key), verify_key, index))
+        verdicts.flush()
+        for item in checked:
+            if isinstance(item, LedgerError):
+                yield item
+                continue
+            admitted, verify_key, index = item
+            if not verdicts.get(index):
+                try:
+                    self._verify(admitted.credential, verify_key)  # raises as it always did
+                except LedgerError as error:
+                    yield error
+                    continue
+            yield admitted
+
+    def _checked(self, document: object) -> tuple[Credential, Organisation, str]:
+        """Every check before the signature's: the credential, its issuer and its signing key."""
         credential = parse_credential(self._as_json(document), self.ledger.max_credential_bytes)
         if credential.valid_from > self.now + MAX_FUTURE:
             raise MalformedCredential(
                 f"validFrom {rfc3339(credential.valid_from)} is more than a year in the future"
             )
         organisation = self._issuer(credential.issuer)
-        key = self._signing_key(credential, organisation)
+        return credential, organisation, self._signing_key(credential, organisation)
+
+    @staticmethod
+    def _verify(credential: Credential, key: VerifyKey) -> None:
         try:
-            verify_parsed_proof(
-                credential.document, credential.proof, VerifyKey.from_multibase(key), plain=credential.plain
-            )
+            verify_parsed_proof(credential.document, credential.proof, key, plain=credential.plain)
         except BadSignature as error:
             raise InvalidSignature(f"the proof does not verify: {error}") from error
-        return Admitted(credential, organisation, key)
 
     def _as_json(self, document: object) -> object:
         if not isinstance(document, bytes | str):

@@ -24,6 +24,7 @@ VC_CONTEXT = "https://www.w3.org/ns/credentials/v2"
 OB3_CONTEXT = "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"
 LEDGER_CONTEXT = "https://w3id.org/learner-ledger/v1"
 
+_INSTANT = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d")
 _UUID_URN = re.compile(r"^urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 _MAX_TEXT = 2000
 
@@ -68,7 +69,7 @@ def is_uuid_urn(value: object) -> bool:
 
 def parse_instant(value: object, where: str) -> datetime:
     """An RFC 3339 date-time with a time zone, or MalformedCredential naming `where`."""
-    if not isinstance(value, str) or not re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d", value):
+    if not isinstance(value, str) or not _INSTANT.match(value):
         raise MalformedCredential(f"{where} must be an RFC 3339 date-time, got {value!r}")
     try:
         instant = datetime.fromisoformat(value.replace("Z", "+00:00"))

@@ -21,6 +21,7 @@ from uuid import UUID
 import orjson
 from eventsourcing.domain import Aggregate
 
+from ledger import posting_pool
 from ledger.admission import Admission, Admitted
 from ledger.application import Ledger
 from ledger.credentials import Credential
@@ -38,7 +39,8 @@ from ledger.errors import (
 )
 from ledger.indexes import CredentialClaim, credential_claim_id
 from ledger.learners import LearnerStream
-from ledger.receipts import PostResult, Receipt, signed_results
+from ledger.posting_pool import Chunks, PostingWorker
+from ledger.receipts import PostResult, Receipt, ReceiptSigning
 from ledger.registry import Organisation
 from ledger.sealing import DataKey, SealBroken
 from ledger.streams import rfc3339, uuid_of
@@ -55,30 +57,44 @@ def post_credential(ledger: Ledger, document: object) -> Receipt:
 
 
 def post_batch(ledger: Ledger, documents: Sequence[object]) -> list[PostResult]:
-    """Check and record many credentials in one transaction; one result per item, in order."""
+    """Check and record many credentials in one transaction; one result per item, in order.
 
+    A large batch borrows a worker process (ledger/posting_pool.py) that checks its signatures,
+    seals its contents and signs its receipts while this process does the rest.
+    """
+    with _cycles_collected_after(), posting_pool.session(len(documents)) as worker:
+        return _post(ledger, documents, worker)
+
+
+def _post(ledger: Ledger, documents: Sequence[object], worker: PostingWorker | None) -> list[PostResult]:
     results: list[PostResult] = []
     batches: list[_Batch] = []
+    signings: list[ReceiptSigning] = []
 
     def build() -> list[Aggregate]:
-        batch = _Batch(ledger)
+        batch = _Batch(ledger, worker)
         batches[:] = [batch]
         batch.prefetch(documents)
         results.clear()
-        for outcome in Admission(ledger, batch.now).admit_all(documents):
+        signing = ReceiptSigning(ledger, worker)
+        signings[:] = [signing]
+        for outcome in Admission(ledger, batch.now, worker, batch.preseal).admit_all(documents):
             if isinstance(outcome, LedgerError):
                 results.append(outcome)
                 continue
             try:
-                results.append(batch.add(outcome))
+                receipt = batch.add(outcome)
             except LedgerError as error:
                 results.append(error)
+            else:
+                results.append(receipt)
+                signing.add(receipt)
+        signing.flush()  # the last receipts are signed while the batch is saved
         return batch.changed()
 
-    with _cycles_collected_after():
-        position = ledger.commit(build).position
-        ledger.kept_heads.keep(batches[0].streams.items())  # as committed: the next batch starts there
-        return signed_results(ledger, results, position)
+    position = ledger.commit(build).position
+    ledger.kept_heads.keep(batches[0].streams.items())  # as committed: the next batch starts there
+    return signings[0].results(results, position)
 
 
 @contextlib.contextmanager
@@ -103,9 +119,13 @@ def _cycles_collected_after() -> Iterator[None]:
 class _Batch:
     """The state one batch reads and changes, kept in memory until the batch is saved."""
 
-    def __init__(self, ledger: Ledger) -> None:
+    def __init__(self, ledger: Ledger, worker: PostingWorker | None = None) -> None:
         self.ledger = ledger
         self.now = ledger.clock()
+        self.seals = None if worker is None else Chunks(worker, "seal", posting_pool.seal)
+        """Credentials' contents sealed by the batch's worker, if it has one."""
+        self.presealed: dict[int, tuple[Credential, bytes, int]] = {}
+        """By `id` of the credential: the credential, its salt and its index in `seals`."""
         self.streams: dict[str, LearnerStream] = {}
         self.keys: dict[str, DataKey] = {}
         self.claims: dict[str, CredentialClaim] = {}
@@ -152,6 +172,18 @@ class _Batch:
         heads.update(self.ledger.stream_heads(learners - heads.keys()))
         return heads
 
+    def preseal(self, credential: Credential) -> None:
+        """Have the batch's worker seal a credential's content with a fresh salt while the batch
+        goes on, if the learner's data key was prefetched; `_record` takes it (or seals here)."""
+        data_key = self.keys.get(credential.learner)
+        if self.seals is None or data_key is None:
+            return
+        salt = secrets.token_bytes(32)
+        # The plaintext Ledger.seal makes (tests open what the worker sealed and check it).
+        plaintext = orjson.dumps({"content": credential.document, "salt": base64.b64encode(salt).decode()})
+        index = self.seals.add(data_key, credential.learner, plaintext)
+        self.presealed[id(credential)] = (credential, salt, index)
+
     def changed(self) -> list[Aggregate]:
         """Every aggregate with events to save."""
         streams = [stream for stream in self.streams.values() if stream.pending_events]
@@ -159,6 +191,8 @@ class _Batch:
 
     def add(self, admitted: Admitted) -> Receipt:
         """Check one admitted credential against the batch and, when every check passes, record it."""
+        if self.seals is not None:
+            self.seals.flush()  # the last contents go to the worker ahead of any receipt to sign
         credential, organisation, key = admitted.credential, admitted.organisation, admitted.key
         stream = self._stream(credential.learner)
         existing = self._claim(credential.id)
@@ -211,7 +245,8 @@ class _Batch:
 
     def _record(self, credential: Credential, stream: LearnerStream, key: str) -> Receipt:
         data_key = self._data_key(credential.learner)
-        salt = secrets.token_bytes(32)
+        presealed = self.presealed.pop(id(credential), None)
+        salt = secrets.token_bytes(32) if presealed is None else presealed[1]
         kind = credential.kind
         if kind == "status":
             kind = "correction" if credential.action == "supersedes" else "revocation"
@@ -225,7 +260,11 @@ class _Batch:
             key=self.methods[key],
             commitment=commitment(salt, credential.canonical),
         )
-        sealed = self.ledger.seal(data_key, credential.learner, credential.document, salt)
+        if presealed is None:
+            sealed = self.ledger.seal(data_key, credential.learner, credential.document, salt)
+        else:
+            assert self.seals is not None
+            sealed = self.seals.get(presealed[2])
         stream.record(entry, sealed)
         hashed = stream.head  # chaining the entry hashed it; hashing is a JCS walk, so once is enough
         identifier = self.claim_ids.get(credential.id) or credential_claim_id(credential.id)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import os
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
@@ -54,6 +55,12 @@ class Settings(BaseSettings):
     max_batch: int = Field(default=1000, gt=0, le=10_000, description="most credentials in one batch post")
     max_page: int = Field(default=1000, gt=0, description="most log entries in one page")
     ready_max_lag: int = Field(default=10_000, ge=0, description="events followers may lag and stay ready")
+    posting_processes: int = Field(
+        default_factory=lambda: 1 if (os.cpu_count() or 1) > 1 else 0,
+        ge=0,
+        le=64,
+        description="worker processes that check, seal and sign for a posting process; 0: inline",
+    )
 
     def resolved_database_url(self) -> str:
         """The database URL, defaulting to a SQLite file in the data folder."""
