@@ -14,6 +14,7 @@ from typing import Any
 
 import psycopg
 import pytest
+from hypothesis import settings as hypothesis_settings
 from psycopg import sql
 from psycopg.rows import dict_row, tuple_row
 
@@ -25,6 +26,11 @@ from verification.keys import SigningKey
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 POSTGRES_URL = os.environ.get("LEDGER_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 BACKENDS = ["sqlite", "postgres"]
+
+# No test asserts a timing: Hypothesis's default deadline (200 ms an example) failed a property test
+# on a loaded machine, so it is off for every test.
+hypothesis_settings.register_profile("ledger", deadline=None)
+hypothesis_settings.load_profile("ledger")
 
 
 def _postgres_answers() -> str | None:
