@@ -77,26 +77,31 @@ def test_a_large_batch_refuses_each_item_as_one_post_would(
     ]
 
 
+def assert_signed_as_inline(ledger: Ledger, receipt: Receipt) -> None:
+    """The receipt's note is the one sign_receipt makes in this process for its entry."""
+    signer = ledger.log_signer
+    assert signer is not None
+    entry = receipt.entry
+    assert receipt.signed == sign_receipt(
+        signer.origin,
+        receipt.entry_hash,
+        entry["learner"],
+        entry["seq"],
+        entry["recorded_at"],
+        signer_name=signer.name,
+        seed=signer.seed,
+    )
+
+
 def test_a_large_batch_s_receipts_are_the_notes_sign_receipt_makes(
     processes: int, ledger: Ledger, exam_body: Issuer, learner: str
 ) -> None:
     documents = batch_of(ledger, exam_body, learner, CHUNK + 5)
-    signer = ledger.log_signer
-    assert signer is not None
     results = post_batch(ledger, [*documents, documents[2]])
     assert len({result.position for result in results if isinstance(result, Receipt)}) == 1
     for result in results:
         assert isinstance(result, Receipt)
-        entry = result.entry
-        assert result.signed == sign_receipt(
-            signer.origin,
-            result.entry_hash,
-            entry["learner"],
-            entry["seq"],
-            entry["recorded_at"],
-            signer_name=signer.name,
-            seed=signer.seed,
-        )
+        assert_signed_as_inline(ledger, result)
     assert results[-1].duplicate  # type: ignore[union-attr]
 
 
@@ -120,19 +125,8 @@ def test_a_large_batch_built_again_after_a_write_conflict(
     assert type(results[CHUNK]) is errors.InvalidSignature
     receipts = [result for result in results if isinstance(result, Receipt)]
     assert [receipt.entry["seq"] for receipt in receipts] == list(range(2, CHUNK + 2))
-    signer = ledger.log_signer
-    assert signer is not None
     for receipt in receipts:
-        entry = receipt.entry
-        assert receipt.signed == sign_receipt(
-            signer.origin,
-            receipt.entry_hash,
-            entry["learner"],
-            entry["seq"],
-            entry["recorded_at"],
-            signer_name=signer.name,
-            seed=signer.seed,
-        )
+        assert_signed_as_inline(ledger, receipt)
     monkeypatch.undo()
     again = post_batch(ledger, batch_of(ledger, exam_body, learner, CHUNK))  # the worker is clean
     assert all(isinstance(result, Receipt) and not result.duplicate for result in again)
@@ -169,21 +163,10 @@ def test_batches_posted_side_by_side_share_the_workers(
     for thread in threads:
         thread.join(timeout=300)
     assert failures == []
-    signer = ledger.log_signer
-    assert signer is not None
     for learner in learners:
         receipts = [receipt for batch in results[learner] for receipt in batch]
         assert all(isinstance(receipt, Receipt) for receipt in receipts), receipts
         assert [receipt.entry["seq"] for receipt in receipts] == list(range(2, 2 + 3 * (CHUNK + 6)))
         for receipt in receipts:
-            entry = receipt.entry
-            assert receipt.signed == sign_receipt(
-                signer.origin,
-                receipt.entry_hash,
-                entry["learner"],
-                entry["seq"],
-                entry["recorded_at"],
-                signer_name=signer.name,
-                seed=signer.seed,
-            )
+            assert_signed_as_inline(ledger, receipt)
         assert ledger.read_stream(learner).findings == []
