@@ -7,7 +7,6 @@ stays, so every proof still verifies; what the entries committed to can no longe
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -15,13 +14,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import InterfaceError, OperationalError, PersistenceError, StoredEvent
+from eventsourcing.persistence import StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder
 
 from ledger.application import Ledger
 from ledger.erasure_rows import ErasureWrite
-from ledger.errors import InvalidRegistryChange, LearnerErased, LedgerError, StorageUnavailable
+from ledger.errors import InvalidRegistryChange, LearnerErased, LedgerError
 from ledger.indexes import ErasureClaim, UlnClaim, erasure_claim_id, uln_claim_id
 from ledger.learners import ERASURE
 from ledger.sql import SqlCursor, SqlStore
@@ -29,9 +28,6 @@ from ledger.streams import rfc3339
 from verification.entries import entry_hash
 
 MAX_REASON = 2000
-READ_ATTEMPTS = 10
-"""Tries of `erased_on`'s read on PostgreSQL, 0.2 s apart, as the library tries its own reads (a pooled
-connection the server closed is replaced, and an absent database waited for ~12 s before a 503)."""
 
 
 class ErasureRequestNotFound(LedgerError):
@@ -90,18 +86,7 @@ class ErasureStore:
         """
         claim = erasure_claim_id(learner)
         key = claim if self.store.postgres else claim.hex
-        attempts = READ_ATTEMPTS if self.store.postgres else 1
-        for attempt in range(1, attempts + 1):
-            try:
-                with self.store.one_statement() as cursor:
-                    rows = cursor.rows(self._claim_statement, (key,))
-                break
-            except (InterfaceError, OperationalError) as error:
-                if attempt == attempts:
-                    raise StorageUnavailable(f"the event store cannot be read: {error}") from error
-                time.sleep(0.2)
-            except PersistenceError as error:
-                raise StorageUnavailable(f"the event store cannot be read: {error}") from error
+        rows = self.store.read_rows(self._claim_statement, (key,))
         if not rows:
             return None
         created = ledger.mapper.to_domain_event(

@@ -6,14 +6,21 @@ placeholders become `%s` and `{p}` the schema, on SQLite `{p}` disappears.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any, Generic, TypeVar, cast
 
-from eventsourcing.persistence import ApplicationRecorder
+from eventsourcing.persistence import ApplicationRecorder, InterfaceError, OperationalError, PersistenceError
 from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder
 from psycopg import pq
+
+from ledger.errors import StorageUnavailable
+
+READ_ATTEMPTS = 10
+"""Tries of `SqlStore.read_rows` on PostgreSQL, 0.2 s apart, as the library tries its own reads (a pooled
+connection the server closed is replaced, and an absent database waited for ~12 s before a 503)."""
 
 
 class SqlCursor:
@@ -123,3 +130,20 @@ class SqlStore(Generic[CursorT]):
             return
         with self.recorder.datastore.get_connection() as connection:  # type: ignore[attr-defined]
             yield self.cursor_type(connection.cursor(), True, self.schema)
+
+    def read_rows(self, statement: str, params: Sequence[object] = ()) -> list[Any]:
+        """One read statement's rows (`one_statement`), tried again on PostgreSQL as the library tries its
+        own reads; StorageUnavailable when the database cannot be read.
+        """
+        attempts = READ_ATTEMPTS if self.postgres else 1
+        for attempt in range(1, attempts + 1):
+            try:
+                with self.one_statement() as cursor:
+                    return cursor.rows(statement, params)
+            except (InterfaceError, OperationalError) as error:
+                if attempt == attempts:
+                    raise StorageUnavailable(f"the database cannot be read: {error}") from error
+                time.sleep(0.2)
+            except PersistenceError as error:
+                raise StorageUnavailable(f"the database cannot be read: {error}") from error
+        raise AssertionError("unreachable: the last attempt returns or raises")

@@ -78,3 +78,16 @@ def test_a_second_connection_sees_the_same_ledger(backend: Backend, ledger: Ledg
         assert other.read_stream(learner).items[0].entry == ledger.read_stream(learner).items[0].entry
     finally:
         other.close()
+
+
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+def test_a_read_survives_the_server_closing_its_pooled_connection(backend: Backend, ledger: Ledger) -> None:
+    store = ledger.erasures.store
+    assert store.read_rows("SELECT pg_backend_pid() AS pid")[0]["pid"] > 0
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+        killed = conn.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid() AND application_name = ''"
+        ).fetchone()
+    assert killed is not None and killed[0] > 0
+    assert store.read_rows("SELECT 1 AS one") == [{"one": 1}]
