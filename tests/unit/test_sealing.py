@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import functools
+import os
 import pickle
+from collections.abc import Callable
 
+import nacl.exceptions
+import nacl.secret
 import pytest
 
 from ledger.sealing import DataKey, MasterKey, SealBroken
@@ -66,3 +71,27 @@ def test_a_data_key_pickles_as_itself() -> None:
     assert copy.open(ALICE, sealed) == b"content"
     with pytest.raises(SealBroken):
         pickle.loads(pickle.dumps(DataKey.generate())).open(ALICE, sealed)
+
+
+def test_open_answers_as_the_aead_wrapper_does() -> None:
+    key = DataKey.generate()
+    box = nacl.secret.Aead(key._key)
+    context = b"learner-ledger/v1/sealed/" + ALICE.encode()
+    sealed = key.seal(ALICE, b"content")
+    flipped = bytearray(sealed)
+    flipped[3] ^= 1
+    candidates = [sealed, sealed[:-1], bytes(flipped), bytes(40), *(os.urandom(size) for size in range(64))]
+    for candidate in candidates:
+        opened = _outcome(functools.partial(key.open, ALICE, candidate))
+        assert opened == _outcome(functools.partial(box.decrypt, candidate, context))
+    assert key.open(ALICE, sealed) == b"content"
+
+
+def _outcome(call: Callable[[], bytes]) -> object:
+    """The bytes `call` returns, or the kind of error it raises (a CryptoError as SealBroken)."""
+    try:
+        return call()
+    except (SealBroken, nacl.exceptions.CryptoError):
+        return SealBroken
+    except Exception as error:
+        return type(error)
