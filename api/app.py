@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager, nullcontext
 
 from fastapi import Depends, FastAPI
@@ -49,11 +50,14 @@ def create_app(settings: Settings, *, ledger: Ledger | None = None, followers: b
         app.state.ledger = opened
         app.state.settings = settings
         app.state.projections = open_projections(opened)
+        # As many threads as Starlette's thread pool lets wait at once (anyio's 40).
+        app.state.checks = ThreadPoolExecutor(40, thread_name_prefix="verify")
         running = followers_running(opened, app.state.projections, settings) if followers else nullcontext()
         try:
             with running:
                 yield
         finally:
+            app.state.checks.shutdown(wait=True)
             if ledger is None:
                 opened.close()
 

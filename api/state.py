@@ -1,7 +1,9 @@
-"""What the running app holds: the open ledger and its projections (set at start-up), and waiting
-for the projections to reach a write (read-your-writes)."""
+"""What the running app holds: the open ledger, its projections and the threads verifications run on
+(set at start-up), and waiting for the projections to reach a write (read-your-writes)."""
 
 from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
 
 from fastapi import Request
 
@@ -21,6 +23,13 @@ def projections_of(request: Request) -> Projections:
     """The ledger's projections."""
     projections: Projections = request.app.state.projections
     return projections
+
+
+def checks_of(request: Request) -> ThreadPoolExecutor:
+    """The threads the app runs verifications on (shut down, their checks finished, before the ledger
+    closes)."""
+    checks: ThreadPoolExecutor = request.app.state.checks
+    return checks
 
 
 def settings_of(request: Request) -> Settings:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import hmac
 from collections.abc import Callable, Coroutine
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeGuard
 
 from fastapi import APIRouter, Request, Response
@@ -18,7 +17,7 @@ from api.limits import json_body
 from api.problems import BODY_PROBLEMS, problem_responses
 from api.responses import OrjsonResponse
 from api.schemas.credentials import VERIFY_BODY, VerificationReport
-from api.state import ledger_of
+from api.state import checks_of, ledger_of
 from ledger.application import Ledger
 from ledger.bundles import build_bundle
 from ledger.credentials import is_uuid_urn
@@ -46,8 +45,6 @@ class RequestRoute(APIRoute):
 
 router = APIRouter(tags=["verify"], route_class=RequestRoute)
 RECORDED = "recorded-in-ledger"
-CHECKS = ThreadPoolExecutor(40, thread_name_prefix="verify")
-"""The threads checks run on: as many as Starlette's thread pool lets wait at once (anyio's 40)."""
 
 
 class NotVerifiable(LedgerError):
@@ -75,8 +72,8 @@ async def verify(request: Request) -> OrjsonResponse:
     # Returned as a response, the report skips FastAPI's re-validation against the model (a tenth
     # of the event loop's time under load); the model still documents it, and the schema tests
     # (tests/e2e/test_fuzz_api.py) check every answer against it.
-    ledger, body = ledger_of(request), await json_body(request)
-    report = await asyncio.get_running_loop().run_in_executor(CHECKS, verify_document, ledger, body)
+    ledger, body, loop = ledger_of(request), await json_body(request), asyncio.get_running_loop()
+    report = await loop.run_in_executor(checks_of(request), verify_document, ledger, body)
     report.setdefault("bundle", None)
     return OrjsonResponse(report)
 
