@@ -192,12 +192,14 @@ class TransparencyLog:
     def inclusion(self, index: int, size: int) -> list[bytes]:
         """The inclusion proof of leaf `index` in the tree of `size`; requires index < size <= log size."""
         with self.store.one_statement() as log:
-            return in_one_read(log, lambda source: inclusion_proof(index, size, source))
+            return in_one_read(log, lambda source: inclusion_proof(index, size, source), self.store.roots)
 
     def consistency(self, old_size: int, new_size: int) -> list[bytes]:
         """The consistency proof between two tree sizes of this log."""
         with self.store.one_statement() as log:
-            return in_one_read(log, lambda source: consistency_proof(old_size, new_size, source))
+            return in_one_read(
+                log, lambda source: consistency_proof(old_size, new_size, source), self.store.roots
+            )
 
 
 def _complete_tiles(log: LogCursor, old_size: int, new_size: int) -> None:

@@ -4,6 +4,8 @@ own connection pool (ledger.sql), so integration shares the database's transacti
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from hashlib import sha256
@@ -223,11 +225,48 @@ class HashRanges(Protocol):
         """`count` consecutive hashes of a level from `start`, joined; each checked to be a hash."""
 
 
-class TileHashSource:
-    """Subtree roots for proofs from leaves and tiles: O(log n) range reads whatever the log's size."""
+class SubtreeRoots:
+    """A bounded LRU memory of perfect roots over stored tile nodes (level >= 1), by (level, first, count).
 
-    def __init__(self, cursor: HashRanges) -> None:
+    Safe to remember: a tile node is stored only once its whole 256^level subtree is integrated, and the
+    log is append-only, so a root computed from a complete run of stored nodes never changes. Level-0
+    runs (leaves, partial tiles included) are never remembered. Each store (log schema) has its own.
+    """
+
+    def __init__(self, limit: int = 1 << 16) -> None:
+        self.limit = limit
+        self._roots: OrderedDict[tuple[int, int, int], bytes] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._roots)
+
+    def get(self, key: tuple[int, int, int]) -> bytes | None:
+        """The remembered root of (level, first, count), if any."""
+        with self._lock:
+            root = self._roots.get(key)
+            if root is not None:
+                self._roots.move_to_end(key)
+            return root
+
+    def put(self, roots: dict[tuple[int, int, int], bytes]) -> None:
+        """Remember roots, forgetting the least recently used beyond the limit."""
+        with self._lock:
+            self._roots.update(roots)
+            while len(self._roots) > self.limit:
+                self._roots.popitem(last=False)
+
+
+class TileHashSource:
+    """Subtree roots for proofs from leaves and tiles: O(log n) range reads whatever the log's size.
+
+    With `memory`, perfect roots over stored tile nodes are remembered across proofs (serving only: signing
+    and audits pass none, so they recompute from storage and detect a changed stored hash).
+    """
+
+    def __init__(self, cursor: HashRanges, memory: SubtreeRoots | None = None) -> None:
         self.cursor = cursor
+        self.memory = memory
 
     def subtree_root(self, start: int, end: int) -> bytes:
         """The RFC 9162 root of leaves [start, end); requires 0 <= start < end <= tree size."""
@@ -243,9 +282,18 @@ class TileHashSource:
         """The root of the perfect subtree over `count` (a power of two) hashes of a level from `first`.
 
         Hashed a row at a time: each pair of neighbours is already `left || right` in the joined run,
-        so a node is one slice and one SHA-256, which is RFC 9162's MTH for a power-of-two count.
+        so a node is one slice and one SHA-256, which is RFC 9162's MTH for a power-of-two count. With
+        a memory, a level >= 1 root is looked up first, and the roots of every row above the run's own
+        hashes are remembered with it (the same hashing computes them).
         """
+        memory = self.memory if level else None
+        if memory is not None:
+            known = memory.get((level, first, count))
+            if known is not None:
+                return known
         run = self.cursor.hash_run(level, first, count)
+        computed: dict[tuple[int, int, int], bytes] = {}
+        width = 1
         while len(run) > HASH_SIZE:
             run = b"".join(
                 [
@@ -253,6 +301,13 @@ class TileHashSource:
                     for i in range(0, len(run), 2 * HASH_SIZE)
                 ]
             )
+            width *= 2
+            if memory is not None:
+                for i in range(0, len(run), HASH_SIZE):
+                    computed[level, first + width * (i // HASH_SIZE), width] = run[i : i + HASH_SIZE]
+        if memory is not None:
+            computed[level, first, count] = run
+            memory.put(computed)
         return run
 
 
@@ -261,41 +316,48 @@ class LogStore(SqlStore[LogCursor]):
 
     def __init__(self, recorder: ApplicationRecorder, schema: str) -> None:
         super().__init__(recorder, schema, LogCursor)
+        self.roots = SubtreeRoots()
 
 
 T = TypeVar("T")
 
 
 class _Plan(TileHashSource):
-    """Reads and hashes nothing: notes which ranges the subtree roots would read."""
+    """Reads and hashes nothing: notes which ranges the subtree roots would read (none remembered)."""
 
-    def __init__(self) -> None:
+    def __init__(self, memory: SubtreeRoots | None) -> None:
+        super().__init__(self, memory)  # type: ignore[arg-type]
         self.ranges: list[tuple[int, int, int]] = []
 
     def perfect_root(self, level: int, first: int, count: int) -> bytes:
-        self.ranges.append((level, first, count))
+        if not (level and self.memory is not None and self.memory.get((level, first, count))):
+            self.ranges.append((level, first, count))
         return bytes(HASH_SIZE)
 
 
 class _Read:
-    """Answers ranges from what one query read."""
+    """Answers ranges from what one query read (a range forgotten since the plan is read on its own)."""
 
-    def __init__(self, read: dict[tuple[int, int, int], bytes]) -> None:
+    def __init__(self, read: dict[tuple[int, int, int], bytes], cursor: LogCursor) -> None:
         self.read = read
+        self.cursor = cursor
 
     def hash_run(self, level: int, start: int, count: int) -> bytes:
-        return self.read[level, start, count]
+        run = self.read.get((level, start, count))
+        return self.cursor.hash_run(level, start, count) if run is None else run
 
 
-def in_one_read(cursor: LogCursor, build: Callable[[HashSource], T]) -> T:
+def in_one_read(cursor: LogCursor, build: Callable[[HashSource], T], memory: SubtreeRoots | None = None) -> T:
     """Run `build` (a proof from a HashSource) with every hash it needs read in one query.
 
     A dry run with placeholder hashes names the ranges: which subtrees a proof needs depends only
     on the indices and sizes, never on the hashes. Saves a round trip per range (about 17 at 10^7)
-    on PostgreSQL; SQLite has no round trips to save, so it reads range by range as before.
+    on PostgreSQL; SQLite has no round trips to save, so it reads range by range as before. Roots
+    in `memory` are not read.
     """
     if not cursor.postgres:
-        return build(TileHashSource(cursor))
-    plan = _Plan()
+        return build(TileHashSource(cursor, memory))
+    plan = _Plan(memory)
     build(plan)
-    return build(TileHashSource(_Read(cursor.hash_runs(plan.ranges))))
+    read = cursor.hash_runs(plan.ranges) if plan.ranges else {}
+    return build(TileHashSource(_Read(read, cursor), memory))

@@ -11,14 +11,22 @@ from psycopg import sql
 
 from ledger import examples
 from ledger.application import Ledger
-from ledger.log import LogInconsistent
-from ledger.log_store import TILE_WIDTH, LogCursor, TileHashSource
+from ledger.log import LogInconsistent, _complete_tiles
+from ledger.log_store import TILE_WIDTH, Leaf, LogCursor, LogState, TileHashSource
 from ledger.posting import post_batch
 from tests.conftest import POSTGRES_URL, Backend, Issuer
 from verification.canonical import canonical_json
 from verification.checkpoint import open_checkpoint
 from verification.errors import BadHashLength
-from verification.merkle import leaf_hash, root_from_leaves, verify_consistency, verify_inclusion
+from verification.merkle import (
+    ListHashSource,
+    consistency_proof,
+    inclusion_proof,
+    leaf_hash,
+    root_from_leaves,
+    verify_consistency,
+    verify_inclusion,
+)
 from verification.note import parse_verifier_key
 
 
@@ -141,10 +149,53 @@ def test_a_proof_needs_logarithmically_many_reads(ledger: Ledger, university: Is
         for index in (0, 17, size // 2, size - 1):
             CountingCursor.reads = 0
             TileHashSource(counting).subtree_root(0, size)
-            from verification.merkle import inclusion_proof
-
             inclusion_proof(index, size, TileHashSource(counting))
             assert CountingCursor.reads <= 2 * size.bit_length() + 4
+
+
+def _grow(ledger: Ledger, count: int) -> list[bytes]:
+    """Append `count` synthetic leaves with their tiles (as integration stores them); every leaf hash."""
+    with ledger.tlog.store.writing() as log:
+        state = log.state()
+        hashes = [leaf_hash(b"leaf %d" % index) for index in range(state.size, state.size + count)]
+        log.insert_leaves(
+            [
+                Leaf(state.size + i, -(state.size + i + 1), "synthetic", state.size + i, h)
+                for i, h in enumerate(hashes)
+            ]
+        )
+        frontier = state.frontier.extend(hashes)
+        _complete_tiles(log, state.size, frontier.size)
+        log.set_state(LogState(state.position, frontier.size, frontier))
+        return [leaf.hash for leaf in log.leaves(0, frontier.size)]
+
+
+def test_proofs_from_remembered_subtree_roots_equal_proofs_computed_afresh(
+    backend: Backend, ledger: Ledger
+) -> None:
+    # Proofs are served with the roots of complete stored subtrees remembered across proofs; the log
+    # grows between rounds (partial tiles at the right edge fill in), and every proof must still equal
+    # the plain in-memory computation. A remembered partial-tile or misplaced root would differ.
+    leaves = _grow(ledger, 5 * TILE_WIDTH + 7)
+    for grow in (0, 3 * TILE_WIDTH - 7, 1, 2 * TILE_WIDTH + 99):
+        leaves = _grow(ledger, grow) if grow else leaves
+        for size in sorted({len(leaves), len(leaves) - 1, 4 * TILE_WIDTH + 1, 2 * TILE_WIDTH, 300}):
+            plain = ListHashSource(leaves[:size])
+            for index in {0, 1, 255, 256, 511, 700, size // 3, size - 2, size - 1} & set(range(size)):
+                assert ledger.tlog.inclusion(index, size) == inclusion_proof(index, size, plain)
+            for old in {1, 256, 257, 512, 1000, size // 2, size - 1, size} & set(range(1, size + 1)):
+                assert ledger.tlog.consistency(old, size) == consistency_proof(old, size, plain)
+    remembered = ledger.tlog.store.roots
+    assert len(remembered) > 0 and all(level >= 1 for level, _, _ in remembered._roots)
+    # Signing recomputes from storage: a changed stored tile is found though proofs remember its root.
+    assert ledger.tlog.sign_checkpoint() is not None
+    _grow(ledger, 1)
+    other_hash = "randomblob(32)" if backend.name == "sqlite" else "sha256(hash)"
+    _tamper(
+        backend, f"UPDATE log_tiles SET hash = {other_hash} WHERE level = 1 AND node_index = 1", "log_tiles"
+    )
+    with pytest.raises(LogInconsistent):
+        ledger.tlog.sign_checkpoint()
 
 
 def test_checkpoints_are_signed_consistent_and_stored(
@@ -167,18 +218,18 @@ def test_checkpoints_are_signed_consistent_and_stored(
         assert [cp.size for cp in log.checkpoints()] == [first.size, second.size]
 
 
-def _tamper(backend: Backend, statement: str) -> None:
-    """Change a stored leaf the way a malicious operator with SQL access would."""
+def _tamper(backend: Backend, statement: str, table: str = "log_leaves") -> None:
+    """Change a stored leaf (or tile) the way a malicious operator with SQL access would."""
     if backend.name == "sqlite":
         conn = sqlite3.connect(backend.settings.data_dir / "ledger.sqlite3", isolation_level=None)
-        conn.execute("DROP TRIGGER log_leaves_refuse_update")
-        conn.execute("DROP TRIGGER log_leaves_refuse_delete")
+        conn.execute(f"DROP TRIGGER {table}_refuse_update")
+        conn.execute(f"DROP TRIGGER {table}_refuse_delete")
         conn.execute(statement)
         conn.close()
         return
     with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
         conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(backend.schema or "public")))
-        conn.execute("ALTER TABLE log_leaves DISABLE TRIGGER USER")
+        conn.execute(f"ALTER TABLE {table} DISABLE TRIGGER USER".encode())
         conn.execute(statement.encode())
 
 
