@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 
-from projections.portfolio_items import Item, credential_type, read_item
+from projections.portfolio_items import Item, read_item
 
 ENDED = "EnrolmentEndedCredential"
 ENROLMENT = "EnrolmentCredential"
@@ -47,13 +47,12 @@ def apply(
     return list(changed.values())
 
 
-def reads_other_items(entry: Mapping[str, Any], content: Mapping[str, Any] | None) -> bool:
-    """Whether `apply` may read items other than the entry's own credential: a StatusCredential reads
-    the item it names, an EnrolmentEndedCredential its enrolment and that enrolment's other endings.
+def reads_other_items(item: Item) -> bool:
+    """Whether `apply` may read items other than an entry's own (`item`, what `read_item` read from
+    it): a StatusCredential reads the item it names, an EnrolmentEndedCredential its enrolment and that
+    enrolment's other endings. An erased item has no type, so reads none.
     """
-    if content is None or entry["seq"] == 1 or entry["kind"] == "registration":
-        return False
-    return credential_type(content) in (STATUS, ENDED)
+    return item.type_name in (STATUS, ENDED)
 
 
 def fold(

@@ -57,10 +57,8 @@ class PortfolioProjection:
                 if entry["seq"] == 1 or entry["kind"] == "registration":
                     steps.append(Step(learner, entry, None, "", False))  # records no item: not opened
                     continue
-                content = context.content(event)
-                item = read_item(learner, entry, content)
-                others = reads_other_items(entry, content)
-                steps.append(Step(learner, entry, item, item.to_text(), others))
+                item = read_item(learner, entry, context.content(event))
+                steps.append(Step(learner, entry, item, item.to_text(), reads_other_items(item)))
             elif name == "LearnerStream.Erased":
                 steps.append(Step(event.fields["entry"].get("learner", ""), None, None, "", False))
         return steps

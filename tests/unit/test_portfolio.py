@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 
 from ledger import examples
 from projections.portfolio import Item, Portfolio, apply, fold, portfolio
-from projections.portfolio_items import canonical_text
+from projections.portfolio_fold import reads_other_items
+from projections.portfolio_items import canonical_text, credential_type, read_item
 from verification.keys import SigningKey
 from verification.trust import KIND_OF_TYPE
 
@@ -295,6 +296,21 @@ def test_unknown_targets_and_repeated_entries_change_nothing_else() -> None:
     assert apply(items, LEARNER, *stream.pairs[-1]) == []  # already folded
     with pytest.raises(ValueError, match="belongs to"):
         apply(items, "urn:uuid:11111111-1111-4111-8111-111111111111", *stream.pairs[-1])
+
+
+def test_reads_other_items_tells_from_the_item_what_the_content_tells() -> None:
+    """`reads_other_items(item)` is what `apply` reads: a status or ending credential's item alone."""
+    stream = Stream()
+    for build in examples.EXAMPLES.values():
+        stream.post(build(ISSUER, LEARNER))
+    enrolment = stream.post(examples.enrolment(ISSUER, LEARNER))
+    stream.correct(stream.end(enrolment, "completed", "2024-06-30"))
+    stream.revoke(stream.post(examples.award(ISSUER, LEARNER)))
+    stream.post(status("supersedes", enrolment, "x"), erased=True)
+    unlisted = ("StatusCredential", "EnrolmentEndedCredential")
+    for entry, content in stream.pairs[1:]:
+        expected = content is not None and credential_type(content) in unlisted
+        assert reads_other_items(read_item(LEARNER, entry, content)) is expected
 
 
 # --- enrolments, admissions, employment --------------------------------------------------------
