@@ -226,11 +226,13 @@ class HashRanges(Protocol):
 
 
 class SubtreeRoots:
-    """A bounded LRU memory of perfect roots over stored tile nodes (level >= 1), by (level, first, count).
+    """A bounded LRU memory of subtree roots, by (level, first, count): the root of `count` hashes of a level.
 
-    Safe to remember: a tile node is stored only once its whole 256^level subtree is integrated, and the
-    log is append-only, so a root computed from a complete run of stored nodes never changes. Level-0
-    runs (leaves, partial tiles included) are never remembered. Each store (log schema) has its own.
+    Remembered: perfect roots over stored tile nodes (level >= 1) and the roots of leaf ranges that end at
+    a tree's size and are not perfect (level 0, a few per size, each read whole). Safe: a tile node is
+    stored only once its whole 256^level subtree is integrated, every hash of a range was read, and the
+    log is append-only, so such a root never changes. Perfect leaf runs are not remembered (one per
+    proof and index: they would only push out the rest). Each store (log schema) has its own.
     """
 
     def __init__(self, limit: int = 1 << 16) -> None:
@@ -260,8 +262,8 @@ class SubtreeRoots:
 class TileHashSource:
     """Subtree roots for proofs from leaves and tiles: O(log n) range reads whatever the log's size.
 
-    With `memory`, perfect roots over stored tile nodes are remembered across proofs (serving only: signing
-    and audits pass none, so they recompute from storage and detect a changed stored hash).
+    With `memory`, roots are remembered across proofs (serving only: signing and audits pass none, so
+    they recompute from storage and detect a changed stored hash).
     """
 
     def __init__(self, cursor: HashRanges, memory: SubtreeRoots | None = None) -> None:
@@ -275,8 +277,14 @@ class TileHashSource:
             height = size.bit_length() - 1
             level, rest = divmod(height, TILE_HEIGHT)
             return self.perfect_root(level, start >> (TILE_HEIGHT * level), 1 << rest)
+        if self.memory is not None:
+            known = self.memory.get((0, start, size))
+            if known is not None:
+                return known
         split = 1 << ((size - 1).bit_length() - 1)
-        return node_hash(self.subtree_root(start, start + split), self.subtree_root(start + split, end))
+        root = node_hash(self.subtree_root(start, start + split), self.subtree_root(start + split, end))
+        self.remember({(0, start, size): root})
+        return root
 
     def perfect_root(self, level: int, first: int, count: int) -> bytes:
         """The root of the perfect subtree over `count` (a power of two) hashes of a level from `first`.
@@ -307,8 +315,13 @@ class TileHashSource:
                     computed[level, first + width * (i // HASH_SIZE), width] = run[i : i + HASH_SIZE]
         if memory is not None:
             computed[level, first, count] = run
-            memory.put(computed)
+            self.remember(computed)
         return run
+
+    def remember(self, roots: dict[tuple[int, int, int], bytes]) -> None:
+        """Put computed roots in the memory, if there is one."""
+        if self.memory is not None:
+            self.memory.put(roots)
 
 
 class LogStore(SqlStore[LogCursor]):
@@ -333,6 +346,9 @@ class _Plan(TileHashSource):
         if not (level and self.memory is not None and self.memory.get((level, first, count))):
             self.ranges.append((level, first, count))
         return bytes(HASH_SIZE)
+
+    def remember(self, roots: dict[tuple[int, int, int], bytes]) -> None:
+        pass  # placeholders are never remembered
 
 
 class _Read:
