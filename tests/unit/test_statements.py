@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import nacl.signing
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from verification import statements
 from verification.checkpoint import Checkpoint, open_checkpoint, sign_checkpoint
 from verification.errors import (
     InvalidNoteSignature,
@@ -268,3 +271,49 @@ def test_an_origin_is_refused_exactly_when_empty_or_holding_a_character_below_sp
             format_receipt(receipt)
     else:
         assert format_receipt(receipt).startswith(f"learner-ledger/receipt/v1\n{origin}\n")
+
+
+def _opened(note: str, opener: Callable[[str, Verifier, str], StatusStatement]) -> object:
+    """What opening `note` gives: the statement, or the error's type and words."""
+    try:
+        return opener(note, VERIFIER, ORIGIN)
+    except NoteError as error:
+        return type(error), str(error)
+
+
+def _signed(text: str, seed: bytes = SEED, name: str = ORIGIN) -> str:
+    return sign_note(text, name, seed)
+
+
+def test_the_one_match_reading_of_a_status_note_is_the_general_reading() -> None:
+    # open_status reads a note in sign_status's form in one match, and every other note (or one a
+    # check refuses) the general way: the outcome must be the general way's, for every note.
+    valid, revoked = status_note(), status_note("revoked", STATUS_CREDENTIAL)
+    body = f"learner-ledger/status/v1\n{ORIGIN}\n{CREDENTIAL}\n"
+    notes = [
+        valid,
+        revoked,
+        status_note("superseded", STATUS_CREDENTIAL),
+        status_note(seed=OTHER_SEED),
+        status_note(origin="other.example/log"),
+        _signed(f"{body}valid\n42\n{ISSUER_LINE}\n{STATUS_CREDENTIAL}\n"),  # valid, yet names a `by`
+        _signed(f"{body}revoked\n42\n{ISSUER_LINE}\n"),  # revoked, names none
+        _signed(f"{body}valid\n4\n{ISSUER_LINE}\n"),  # the registry head past the checkpoint
+        _signed(f"{body}valid\n18446744073709551616\n{ISSUER_LINE}\n"),  # a size past 2**64 - 1
+        _signed(f"{body}valid\n42\n{ISSUER_LINE}\n", name="other.example"),
+        _signed(f"{body}valid\n42\n{ISSUER_LINE}\n", name="ledger.example/lo\u0261"),
+        valid + sign_note("x\n", ORIGIN, OTHER_SEED).split("\n\n")[1],  # a second signature line
+        valid.replace("\u2014 ", "\u2014 x", 1),
+    ]
+    # Every character of a good note changed to each of a few others, or dropped.
+    for note in (valid, revoked):
+        for position in range(len(note)):
+            for other in ("", "0", "a", "A", " ", "\n", "+", "=", "/", "\x7f", "\u00e9"):
+                notes.append(note[:position] + other + note[position + 1 :])
+    fast = 0
+    for note in notes:
+        general = _opened(note, statements._open_status)
+        assert _opened(note, open_status) == general, note
+        if statements._open_plain_status(note, VERIFIER, ORIGIN) is not None:
+            fast += 1
+    assert fast >= 3  # the one-match reading was taken, not only ever refused
