@@ -9,6 +9,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from hashlib import sha256
+from operator import itemgetter
 from typing import Any, Protocol, TypeVar
 
 from eventsourcing.persistence import ApplicationRecorder
@@ -98,6 +99,16 @@ class LogCursor(SqlCursor):
 
     def hashes(self, level: int, start: int, count: int) -> list[bytes]:
         """`count` consecutive hashes of a level (0: leaves) from `start`: one range read."""
+        return [bytes(row["hash"]) for row in self._hash_rows(level, start, count)]
+
+    def hash_run(self, level: int, start: int, count: int) -> bytes:
+        """`hashes(level, start, count)` joined into one run of bytes, each checked to be a hash."""
+        found = list(map(_HASH, self._hash_rows(level, start, count)))
+        if count and set(map(len, found)) != {HASH_SIZE}:
+            raise BadHashLength(f"level {level} from {start} holds a hash that is not {HASH_SIZE} bytes")
+        return b"".join(found)
+
+    def _hash_rows(self, level: int, start: int, count: int) -> list[Any]:
         if level == 0:
             rows = self.rows(
                 "SELECT leaf_hash AS hash FROM {p}log_leaves WHERE leaf_index >= ? AND leaf_index < ? "
@@ -110,17 +121,9 @@ class LogCursor(SqlCursor):
                 "ORDER BY node_index",
                 (level, start, start + count),
             )
-        found = [bytes(row["hash"]) for row in rows]
-        if len(found) != count:
-            raise LookupError(f"level {level} holds {len(found)} of hashes {start}..{start + count - 1}")
-        return found
-
-    def hash_run(self, level: int, start: int, count: int) -> bytes:
-        """`hashes(level, start, count)` joined into one run of bytes, each checked to be a hash."""
-        found = self.hashes(level, start, count)
-        if any(len(digest) != HASH_SIZE for digest in found):
-            raise BadHashLength(f"level {level} from {start} holds a hash that is not {HASH_SIZE} bytes")
-        return b"".join(found)
+        if len(rows) != count:
+            raise LookupError(f"level {level} holds {len(rows)} of hashes {start}..{start + count - 1}")
+        return rows
 
     def hash_runs(self, ranges: Sequence[tuple[int, int, int]]) -> dict[tuple[int, int, int], bytes]:
         """Many `hash_run(level, start, count)` reads in one PostgreSQL query, by (level, start, count).
@@ -202,6 +205,9 @@ class LogCursor(SqlCursor):
             "INSERT INTO {p}log_checkpoints (size, root, note, signed_at) VALUES (?, ?, ?, ?)",
             (checkpoint.size, checkpoint.root, checkpoint.note, checkpoint.signed_at),
         )
+
+
+_HASH = itemgetter("hash")
 
 
 def _leaf(row: Any) -> Leaf:
