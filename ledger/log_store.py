@@ -345,7 +345,7 @@ class _Plan(TileHashSource):
     """Reads and hashes nothing: notes which ranges the subtree roots would read (none remembered)."""
 
     def __init__(self, memory: SubtreeRoots | None) -> None:
-        super().__init__(self, memory)  # type: ignore[arg-type]
+        self.memory = memory  # no cursor: nothing is read
         self.ranges: list[tuple[int, int, int]] = []
 
     def perfect_root(self, level: int, first: int, count: int) -> bytes:
