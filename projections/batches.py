@@ -26,6 +26,7 @@ class Preparing(Protocol):
     """A projection as the batch reader sees it (`runner.Projection`)."""
 
     name: str
+    opens_content: bool
 
     def prepare(self, events: Sequence[Event], context: Context) -> object:
         """What projecting the events needs that the batch alone tells (`Projection.prepare`)."""
@@ -79,8 +80,10 @@ class Context:
         self._sealing = keys
         self._events = events
         self._projections = projections
+        # Keys are read (a query a batch) only when a projection opens content.
+        self._opens = any(projection.opens_content for projection in projections)
         learners: set[str] = set()
-        for event in events:
+        for event in events if self._opens else ():
             entry = event.fields.get("entry")
             learner = entry.get("learner") if isinstance(entry, dict) else None
             if learner and "sealed" in event.fields:
@@ -106,6 +109,8 @@ class Context:
         each call, not kept (a batch's contents, kept until it was written, cost ~8 % of a rebuild's CPU
         to free then rather than as each was read).
         """
+        if not self._opens:
+            raise RuntimeError("no projection of this batch said it opens content: no keys were read")
         learner: str = event.fields["entry"].get("learner", "")
         data_key = self._keys.get(learner)
         content: dict[str, Any] | None = None

@@ -31,6 +31,7 @@ class CredentialIndexProjection:
 
     name = "credential_index"
     tables: tuple[str, ...] = ("view_credentials",)
+    opens_content = False
 
     def prepare(self, events: Sequence[Event], context: Context) -> None:
         """Nothing: the batch's events are all it needs."""

@@ -43,6 +43,7 @@ class PortfolioProjection:
 
     name = "portfolio"
     tables: tuple[str, ...] = ("view_portfolio_items",)
+    opens_content = True
 
     def prepare(self, events: Sequence[Event], context: Context) -> list[Step]:
         """The batch's recorded credentials, decrypted and read as items with their rows' text, and its

@@ -63,6 +63,7 @@ class RegistryProjection:
 
     name = "registry"
     tables: tuple[str, ...] = ("view_organisations", "view_keys", "view_accreditations")
+    opens_content = False
 
     def prepare(self, events: Sequence[Event], context: Context) -> None:
         """Nothing: the batch's events are all it needs."""

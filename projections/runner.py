@@ -128,6 +128,8 @@ class Projection(Protocol):
 
     name: str
     tables: tuple[str, ...]
+    opens_content: bool
+    """Whether `prepare` opens sealed content (`Context.content`): only then are data keys read."""
 
     def prepare(self, events: Sequence[Event], context: Context) -> object:
         """What projecting the events needs that the batch alone tells (decrypted content, rows made

@@ -26,6 +26,7 @@ class StatisticsProjection:
 
     name = "statistics"
     tables: tuple[str, ...] = ("view_statistics",)
+    opens_content = False
 
     def prepare(self, events: Sequence[Event], context: Context) -> None:
         """Nothing: the batch's events are all it needs."""

@@ -197,6 +197,33 @@ def test_a_rebuilt_view_is_identical_to_the_live_one(
     assert snapshot(views) == before
 
 
+def test_projections_that_open_no_content_rebuild_without_reading_data_keys(
+    ledger: Ledger, views: Projections, university: Issuer, learner: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only the portfolio opens sealed content, so the others, rebuilt alone or together, read no
+    learner's data key, and their views are as before; the portfolio still reads them."""
+    post_credential(ledger, examples.sign(examples.enrolment(university.did, learner), university.key))
+    views.catch_up()
+    before = snapshot(views)
+    read: list[object] = []
+    data_keys = ledger.data_keys
+
+    def counted(*args: Any) -> Any:
+        read.append(args)
+        return data_keys(*args)
+
+    monkeypatch.setattr(ledger, "data_keys", counted)
+    others = [name for name in views.by_name if name != "portfolio"]
+    for name in others:
+        views.rebuild(name)
+    views.rebuild(*others)
+    assert not read
+    assert snapshot(views) == before
+    views.rebuild("portfolio")
+    assert read
+    assert snapshot(views) == before
+
+
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)  # the pragmas are SQLite's
 def test_a_rebuild_on_sqlite_leaves_the_connection_settings_as_they_were(
     ledger: Ledger, views: Projections, university: Issuer, learner: str
