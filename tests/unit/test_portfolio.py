@@ -313,6 +313,18 @@ def test_reads_other_items_tells_from_the_item_what_the_content_tells() -> None:
         assert reads_other_items(read_item(LEARNER, entry, content)) is expected
 
 
+@given(
+    st.one_of(
+        st.lists(st.sampled_from([*KIND_OF_TYPE, "VerifiableCredential", "Other", 7, None]), max_size=4),
+        st.text(max_size=3),
+        st.none(),
+    )
+)
+def test_credential_type_is_the_one_known_type(types: object) -> None:
+    known = [name for name in types if name in KIND_OF_TYPE] if isinstance(types, list) else []
+    assert credential_type({"type": types}) == (str(known[0]) if len(known) == 1 else None)
+
+
 # --- enrolments, admissions, employment --------------------------------------------------------
 
 
