@@ -16,6 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.vectors import VECTORS
+from verification import merkle
 from verification.errors import (
     BadHashLength,
     IndexOutOfRange,
@@ -515,3 +516,29 @@ def test_the_written_out_node_hash_loop_equals_the_hasher_parameter(size: int, d
     assert root_from_inclusion_proof(leaf, index, size, proof) == root_from_inclusion_proof(
         leaf, index, size, proof, hash_children=functools.partial(node_hash)
     )
+
+
+def _plain_hash(left: bytes, right: bytes) -> bytes:
+    return node_hash(left, right)  # not node_hash itself, so nothing is remembered
+
+
+def test_remembered_upper_paths_give_the_root_the_plain_computation_gives() -> None:
+    merkle._upper_paths.clear()
+    leaves = [leaf_hash(bytes([n % 256, n // 256])) for n in range(300)]
+    source, root = ListHashSource(leaves), root_from_leaves(leaves)
+    for _ in range(2):  # the second time, every upper path is remembered
+        for index in range(300):
+            proof = tuple(inclusion_proof(index, 300, source))
+            assert root_from_inclusion_proof(leaves[index], index, 300, proof) == root
+    assert merkle._upper_paths
+    # A wrong hash anywhere in a proof, or a wrong leaf, gives what the plain computation gives.
+    proof = tuple(inclusion_proof(17, 300, source))
+    for position in range(len(proof)):
+        bad = (*proof[:position], bytes(32), *proof[position + 1 :])
+        computed = root_from_inclusion_proof(leaves[17], 17, 300, bad)
+        assert computed == root_from_inclusion_proof(leaves[17], 17, 300, bad, hash_children=_plain_hash)
+        assert computed != root
+        with pytest.raises(RootMismatch):
+            verify_inclusion(leaves[17], 17, 300, bad, root)
+    assert root_from_inclusion_proof(leaves[18], 17, 300, proof) != root
+    assert root_from_inclusion_proof(leaves[17], 17, 300, list(proof)) == root  # not a tuple: not remembered
