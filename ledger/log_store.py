@@ -235,10 +235,11 @@ class SubtreeRoots:
     """A bounded LRU memory of subtree roots, by (level, first, count): the root of `count` hashes of a level.
 
     Remembered: perfect roots over stored tile nodes (level >= 1) and the roots of leaf ranges that end at
-    a tree's size and are not perfect (level 0, a few per size, each read whole). Safe: a tile node is
-    stored only once its whole 256^level subtree is integrated, every hash of a range was read, and the
-    log is append-only, so such a root never changes. Perfect leaf runs are not remembered (one per
-    proof and index: they would only push out the rest). Each store (log schema) has its own.
+    a tree's size and are not perfect (level 0, a few per size). Safe: a tile node is stored only once
+    its whole 256^level subtree is integrated, a root is remembered only after every hash under it was
+    read, and the log is append-only, so such a root never changes. Perfect leaf runs are not remembered
+    (one per proof and index: they would only push out the rest). Each store (log schema) has its own;
+    about 16 MiB at the default limit.
     """
 
     def __init__(self, limit: int = 1 << 16) -> None:
