@@ -10,7 +10,7 @@ from ledger.application import Ledger
 from ledger.errors import UnknownCredential
 from ledger.indexes import CredentialClaim, credential_claim_id
 from ledger.log import NotYetIntegrated
-from ledger.log_store import LogCursor, StoredCheckpoint, in_one_read
+from ledger.log_store import LogCursor, StoredCheckpoint, SubtreeRoots, in_one_read
 from verification.bundle_shape import assemble_bundle
 from verification.entries import entry_hash
 from verification.merkle import consistency_proof, inclusion_proof
@@ -33,6 +33,7 @@ def build_bundle(ledger: Ledger, credential: str, *, since: int | None = None) -
     tlog.integrate_all()
     checkpoint = _covering_checkpoint(ledger)
     organisation = ledger.organisation_by_did(claim.issuer)
+    roots = tlog.store.roots  # the subtree roots proofs served before found
     with tlog.store.reading() as log:
         leaf = log.leaf_of(claim.learner, claim.seq)
         if leaf is None or checkpoint is None or leaf.index >= checkpoint.size:
@@ -44,19 +45,19 @@ def build_bundle(ledger: Ledger, credential: str, *, since: int | None = None) -
             registry_leaf = log.leaf_of(f"urn:uuid:{organisation.id}", registry_entry["seq"])
             if registry_leaf is None or registry_leaf.index >= checkpoint.size:
                 break
-            registry.append((registry_entry, _proof(log, registry_leaf.index, checkpoint)))
+            registry.append((registry_entry, _proof(log, registry_leaf.index, checkpoint, roots)))
         if not registry:
             raise NotYetIntegrated(f"{claim.issuer} is registered but not yet in a signed checkpoint; retry")
         consistency: dict[int, list[bytes]] = {}
         if since is not None and 0 < since < checkpoint.size:
             consistency[since] = in_one_read(
-                log, lambda source: consistency_proof(since, checkpoint.size, source)
+                log, lambda source: consistency_proof(since, checkpoint.size, source), roots
             )
         return assemble_bundle(
             content,
             salt,
             entry,
-            _proof(log, leaf.index, checkpoint),
+            _proof(log, leaf.index, checkpoint, roots),
             registry=registry,
             status=_status(ledger, claim, checkpoint, registry[-1][0]),
             consistency=consistency,
@@ -71,8 +72,8 @@ def _covering_checkpoint(ledger: Ledger) -> StoredCheckpoint | None:
     return latest
 
 
-def _proof(log: LogCursor, index: int, checkpoint: StoredCheckpoint) -> TlogProof:
-    hashes = in_one_read(log, lambda source: inclusion_proof(index, checkpoint.size, source))
+def _proof(log: LogCursor, index: int, checkpoint: StoredCheckpoint, roots: SubtreeRoots) -> TlogProof:
+    hashes = in_one_read(log, lambda source: inclusion_proof(index, checkpoint.size, source), roots)
     return TlogProof(index, tuple(hashes), checkpoint.note)
 
 
