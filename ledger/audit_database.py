@@ -83,6 +83,8 @@ class DatabaseSource:
         """
         topics = REGISTRY_TOPICS if registry_only else ()
         rows, after = read_notifications(self.ledger, tally, start, stop, page=page, topics=topics)
+        # Index claims carry no entry: not decoded here (their anchors are read with the page).
+        rows = [row for row in rows if carries_entry(str(row.topic)) or not self.decoder.lacks_entry(row)]
         streams = [_stream_urn(row.originator_id) for row in rows]
         self._read_keys(
             stream

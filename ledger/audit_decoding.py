@@ -54,6 +54,22 @@ class EventDecoder:
             return error
         return getattr(event, "entry", None), getattr(event, "sealed", None)
 
+    def lacks_entry(self, stored: StoredEvent) -> bool:
+        """Whether the mapper's domain event provably has no `entry` (members would give None, or what
+        it raised), without decoding it: a plain topic whose class has none, its state plain UTF-8
+        JSON bytes with no key or string `"entry"` (nor a `\\u` escape to spell one) and name no class version
+        (no upcast could add it). False means: decode it to know.
+        """
+        raw = stored.state
+        return (
+            self.plain
+            and type(raw) is bytes
+            and b'"entry"' not in raw
+            and b"\\u" not in raw
+            and b"class_version" not in raw
+            and self._plain_topic(stored)
+        )
+
     def plain_state(self, stored: StoredEvent) -> dict[str, Any] | None:
         """The event's whole state (its timestamp still transcoded) when orjson decodes it exactly as
         the mapper would; None when only the mapper can say what it holds.
