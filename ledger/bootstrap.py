@@ -11,6 +11,7 @@ from pathlib import Path
 
 from eventsourcing.persistence import PersistenceError
 
+from ledger import posting_pool
 from ledger.access_log import AccessLog
 from ledger.application import Ledger
 from ledger.erasure import ErasureStore
@@ -52,6 +53,10 @@ def open_ledger(
         raise ConfigurationError(
             f"the database at {_safe(database.url)} needs migrations {pending}; run `ledger migrate`"
         )
+    if "posting_processes" in settings.model_fields_set:
+        # Given (or from LEDGER_POSTING_PROCESSES): this process's worker count. Left at its default,
+        # the pool reads the same default at its first large batch, and a count set before stays.
+        posting_pool.configure(settings.posting_processes)
     signer = LogSigner.from_signer_key(settings.log_origin(), settings.log_signing_key_text())
     try:
         ledger = Ledger(

@@ -245,6 +245,8 @@ class _ThisProcess:
 
     def configure(self, processes: int | None) -> None:
         with self.lock:
+            if processes is not None and processes == self.processes:
+                return  # the same count again: the running workers stay
             self.processes = processes
             pool, self.pool = self.pool, None
         if pool is not None and pool.pid == os.getpid():
@@ -276,7 +278,8 @@ os.register_at_fork(after_in_child=_this_process.forget_in_child)
 
 
 def configure(processes: int | None) -> None:
-    """Set this process's worker count (None: `LEDGER_POSTING_PROCESSES` again); idle workers stop."""
+    """Set this process's worker count (None: `LEDGER_POSTING_PROCESSES` again); idle workers stop,
+    unless the count is the one already set."""
     _this_process.configure(processes)
 
 

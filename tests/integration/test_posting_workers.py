@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from eventsourcing.persistence import RecordConflictError
 
-from ledger import errors, examples, posting_pool
+from ledger import bootstrap, errors, examples, posting_pool
 from ledger.application import Ledger
 from ledger.posting import post_batch, post_credential
 from ledger.receipts import Receipt
@@ -170,3 +170,18 @@ def test_batches_posted_side_by_side_share_the_workers(
         for receipt in receipts:
             assert_signed_as_inline(ledger, receipt)
         assert ledger.read_stream(learner).findings == []
+
+
+def test_the_ledger_s_settings_name_this_process_s_worker_count(backend: Backend) -> None:
+    try:
+        for count, lent in ((1, True), (0, False)):
+            settings = backend.settings.model_copy(update={"posting_processes": count})
+            bootstrap.open_ledger(settings).close()
+            with posting_pool.session(posting_pool.SMALL_BATCH) as worker:
+                assert (worker is not None) is lent
+        assert "posting_processes" not in backend.settings.model_fields_set
+        bootstrap.open_ledger(backend.settings).close()  # its default (1 on two cores) leaves 0 as it is
+        with posting_pool.session(posting_pool.SMALL_BATCH) as worker:
+            assert worker is None
+    finally:
+        posting_pool.configure(None)
