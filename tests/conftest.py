@@ -20,8 +20,10 @@ from psycopg.rows import dict_row, tuple_row
 
 from ledger.application import Ledger
 from ledger.bootstrap import init, open_ledger
+from ledger.receipts import Receipt
 from ledger.settings import Settings
 from verification.keys import SigningKey
+from verification.statements import sign_receipt
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 POSTGRES_URL = os.environ.get("LEDGER_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -190,3 +192,19 @@ def table_rows(backend: Backend) -> dict[str, list[dict[str, Any]]]:
         for table in postgres_tables(conn, backend.schema or "public"):
             found[table] = list(conn.execute(sql.SQL("SELECT * FROM {}").format(sql.Identifier(table))))
     return found
+
+
+def assert_signed_as_inline(ledger: Ledger, receipt: Receipt) -> None:
+    """The receipt's note is the one sign_receipt makes in this process for its entry."""
+    signer = ledger.log_signer
+    assert signer is not None
+    entry = receipt.entry
+    assert receipt.signed == sign_receipt(
+        signer.origin,
+        receipt.entry_hash,
+        entry["learner"],
+        entry["seq"],
+        entry["recorded_at"],
+        signer_name=signer.name,
+        seed=signer.seed,
+    )

@@ -12,10 +12,9 @@ from ledger import errors, examples
 from ledger.application import Ledger
 from ledger.posting import post_batch, post_credential
 from ledger.receipts import Receipt
-from tests.conftest import Backend, Issuer, register_issuer
+from tests.conftest import Backend, Issuer, assert_signed_as_inline, register_issuer
 from verification.errors import VerificationError
 from verification.keys import SigningKey
-from verification.statements import sign_receipt
 
 
 def event_count(ledger: Ledger) -> int:
@@ -379,22 +378,11 @@ def test_each_receipt_is_the_note_sign_receipt_makes(ledger: Ledger, exam_body: 
         examples.sign(examples.assessment(exam_body.did, learner, result=f"R{number}"), exam_body.key)
         for number in range(40)
     ]
-    signer = ledger.log_signer
-    assert signer is not None
     results = post_batch(ledger, documents)
     positions = set()
     for result in results:
         assert isinstance(result, Receipt)
-        entry = result.entry
-        assert result.signed == sign_receipt(
-            signer.origin,
-            result.entry_hash,
-            entry["learner"],
-            entry["seq"],
-            entry["recorded_at"],
-            signer_name=signer.name,
-            seed=signer.seed,
-        )
+        assert_signed_as_inline(ledger, result)
         positions.add(result.position)
     assert len(positions) == 1
     assert positions.pop() > 0

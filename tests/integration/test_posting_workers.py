@@ -14,9 +14,8 @@ from ledger import bootstrap, errors, examples, posting_pool
 from ledger.application import Ledger
 from ledger.posting import post_batch, post_credential
 from ledger.receipts import Receipt
-from tests.conftest import Backend, Issuer
+from tests.conftest import Backend, Issuer, assert_signed_as_inline
 from verification.keys import SigningKey
-from verification.statements import sign_receipt
 
 CHUNK = posting_pool.CHUNK
 
@@ -75,22 +74,6 @@ def test_a_large_batch_refuses_each_item_as_one_post_would(
     assert [item.content for item in report.items[1:]] == [
         document for number, document in enumerate(documents) if number not in skipped
     ]
-
-
-def assert_signed_as_inline(ledger: Ledger, receipt: Receipt) -> None:
-    """The receipt's note is the one sign_receipt makes in this process for its entry."""
-    signer = ledger.log_signer
-    assert signer is not None
-    entry = receipt.entry
-    assert receipt.signed == sign_receipt(
-        signer.origin,
-        receipt.entry_hash,
-        entry["learner"],
-        entry["seq"],
-        entry["recorded_at"],
-        signer_name=signer.name,
-        seed=signer.seed,
-    )
 
 
 def test_a_large_batch_s_receipts_are_the_notes_sign_receipt_makes(
