@@ -80,6 +80,11 @@ class ErasureStore:
             "WHERE originator_id = ? AND originator_version = 1"
         )
 
+    @property
+    def reads_a_file(self) -> bool:
+        """Whether erased_on reads a local SQLite file (which cannot stall like a database server)."""
+        return not self.store.postgres
+
     def erased_on(self, ledger: Ledger, learner: str) -> str | None:
         """The date the learner was erased, or None: the first event of their erasure claim (its
         creation), read by one indexed statement that usually finds nothing, and decoded if found.

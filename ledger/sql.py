@@ -6,6 +6,7 @@ placeholders become `%s` and `{p}` the schema, on SQLite `{p}` disappears.
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
@@ -132,18 +133,31 @@ class SqlStore(Generic[CursorT]):
             yield self.cursor_type(connection.cursor(), True, self.schema)
 
     def read_rows(self, statement: str, params: Sequence[object] = ()) -> list[Any]:
-        """One read statement's rows (`one_statement`), tried again on PostgreSQL as the library tries its
-        own reads; StorageUnavailable when the database cannot be read.
+        """One read statement's rows, outside a transaction: on PostgreSQL by `one_statement`, tried again
+        as the library tries its own reads; StorageUnavailable when the database cannot be read.
         """
-        attempts = READ_ATTEMPTS if self.postgres else 1
-        for attempt in range(1, attempts + 1):
+        if not self.postgres:
+            return self._sqlite_rows(statement, params)
+        for attempt in range(1, READ_ATTEMPTS + 1):
             try:
                 with self.one_statement() as cursor:
                     return cursor.rows(statement, params)
             except (InterfaceError, OperationalError) as error:
-                if attempt == attempts:
+                if attempt == READ_ATTEMPTS:
                     raise StorageUnavailable(f"the database cannot be read: {error}") from error
                 time.sleep(0.2)
             except PersistenceError as error:
                 raise StorageUnavailable(f"the database cannot be read: {error}") from error
         raise AssertionError("unreachable: the last attempt returns or raises")
+
+    def _sqlite_rows(self, statement: str, params: Sequence[object]) -> list[Any]:
+        """One statement on a pooled SQLite connection as it is, in autocommit mode: a single statement
+        reads one snapshot by itself, and without BEGIN and ROLLBACK a read costs ~40 us, not ~90.
+        """
+        assert isinstance(self.recorder, SQLiteApplicationRecorder)
+        datastore = self.recorder.datastore
+        try:
+            with datastore.get_connection(commit=False) as connection, connection.cursor() as raw:
+                return self.cursor_type(raw, False, self.schema).rows(statement, params)
+        except (sqlite3.Error, PersistenceError) as error:
+            raise StorageUnavailable(f"the database cannot be read: {error}") from error

@@ -91,3 +91,15 @@ def test_a_read_survives_the_server_closing_its_pooled_connection(backend: Backe
         ).fetchone()
     assert killed is not None and killed[0] > 0
     assert store.read_rows("SELECT 1 AS one") == [{"one": 1}]
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_a_sqlite_read_sees_the_latest_commit_and_refuses_plainly(backend: Backend, ledger: Ledger) -> None:
+    store = ledger.erasures.store
+    statement = "SELECT count(*) AS n FROM erasure_requests"
+    before = store.read_rows(statement)[0]["n"]
+    ledger.erasures.request(ledger, ledger.register_learner("1000000019", "Ifan Rees", "2004-02-02"))
+    assert store.read_rows(statement)[0]["n"] == before + 1
+    # sqlite3's own error, raised outside the library's transaction, still reaches callers as a 503's
+    with pytest.raises(errors.StorageUnavailable, match="cannot be read: no such table"):
+        store.read_rows("SELECT * FROM no_such_table")
