@@ -32,6 +32,7 @@ from api.routes import (
 from ledger import bootstrap
 from ledger.application import Ledger
 from ledger.settings import Settings
+from ledger.sql import AsyncReads
 from projections.bootstrap import open_projections
 
 DESCRIPTION = """A lifetime learner record: issuers post signed W3C Verifiable Credentials, the ledger
@@ -52,11 +53,16 @@ def create_app(settings: Settings, *, ledger: Ledger | None = None, followers: b
         app.state.projections = open_projections(opened)
         # As many threads as Starlette's thread pool lets wait at once (anyio's 40).
         app.state.checks = ThreadPoolExecutor(40, thread_name_prefix="verify")
+        app.state.reads = AsyncReads(opened.erasures.store) if opened.erasures.store.postgres else None
         running = followers_running(opened, app.state.projections, settings) if followers else nullcontext()
         try:
+            if app.state.reads is not None:
+                await app.state.reads.open()
             with running:
                 yield
         finally:
+            if app.state.reads is not None:
+                await app.state.reads.close()
             app.state.checks.shutdown(wait=True)
             if ledger is None:
                 opened.close()

@@ -10,6 +10,7 @@ from fastapi import Request
 from ledger.application import Ledger
 from ledger.errors import LedgerError
 from ledger.settings import Settings
+from ledger.sql import AsyncReads
 from projections.runner import Projections
 
 
@@ -30,6 +31,12 @@ def checks_of(request: Request) -> ThreadPoolExecutor:
     closes)."""
     checks: ThreadPoolExecutor = request.app.state.checks
     return checks
+
+
+def reads_of(request: Request) -> AsyncReads | None:
+    """The app's reads from its event loop on PostgreSQL (None on SQLite, whose reads are local)."""
+    reads: AsyncReads | None = request.app.state.reads
+    return reads
 
 
 def settings_of(request: Request) -> Settings:

@@ -23,7 +23,7 @@ from ledger.erasure_rows import ErasureWrite
 from ledger.errors import InvalidRegistryChange, LearnerErased, LedgerError
 from ledger.indexes import ErasureClaim, UlnClaim, erasure_claim_id, uln_claim_id
 from ledger.learners import ERASURE
-from ledger.sql import SqlCursor, SqlStore
+from ledger.sql import AsyncReads, SqlCursor, SqlStore
 from ledger.streams import rfc3339
 from verification.entries import entry_hash
 
@@ -80,22 +80,26 @@ class ErasureStore:
             "WHERE originator_id = ? AND originator_version = 1"
         )
 
-    @property
-    def reads_a_file(self) -> bool:
-        """Whether erased_on reads a local SQLite file (which cannot stall like a database server)."""
-        return not self.store.postgres
-
     def erased_on(self, ledger: Ledger, learner: str) -> str | None:
         """The date the learner was erased, or None: the first event of their erasure claim (its
         creation), read by one indexed statement that usually finds nothing, and decoded if found.
         """
+        return self._erased_date(ledger, learner, self.store.read_rows(*self._claim_query(learner)))
+
+    async def erased_on_async(self, ledger: Ledger, learner: str, reads: AsyncReads) -> str | None:
+        """`erased_on` from an event loop, through `reads` (PostgreSQL)."""
+        return self._erased_date(ledger, learner, await reads.rows(*self._claim_query(learner)))
+
+    def _claim_query(self, learner: str) -> tuple[str, tuple[object]]:
         claim = erasure_claim_id(learner)
-        key = claim if self.store.postgres else claim.hex
-        rows = self.store.read_rows(self._claim_statement, (key,))
+        return self._claim_statement, (claim if self.store.postgres else claim.hex,)
+
+    @staticmethod
+    def _erased_date(ledger: Ledger, learner: str, rows: list[Any]) -> str | None:
         if not rows:
             return None
         created = ledger.mapper.to_domain_event(
-            StoredEvent(claim, 1, rows[0]["topic"], bytes(rows[0]["state"]))
+            StoredEvent(erasure_claim_id(learner), 1, rows[0]["topic"], bytes(rows[0]["state"]))
         )
         return created.timestamp.date().isoformat() if isinstance(created, ErasureClaim.Event) else None
 

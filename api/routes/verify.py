@@ -17,7 +17,7 @@ from api.limits import json_body
 from api.problems import BODY_PROBLEMS, problem_responses
 from api.responses import OrjsonResponse
 from api.schemas.credentials import VERIFY_BODY, VerificationReport
-from api.state import checks_of, ledger_of
+from api.state import checks_of, ledger_of, reads_of
 from ledger.application import Ledger
 from ledger.bundles import build_bundle
 from ledger.credentials import is_uuid_urn
@@ -62,27 +62,34 @@ class NotVerifiable(LedgerError):
 )
 async def verify(request: Request) -> OrjsonResponse:
     """Verify a proof bundle, or whether the ledger holds exactly a presented credential: a report."""
-    # A bundle's checks (verify_bundle: cryptography only, no database) run here on the event loop,
-    # and so does its erasure read from a SQLite file. A read from PostgreSQL, and a presented
-    # credential's look-ups, run on a worker thread, where a database that is away (~12 s of
-    # retries) stalls only them, never /healthz. Threads cost dearly here: two threads running
-    # Python at once contend for the GIL, and with eight requests in flight a request cost ~1.5 ms
-    # of CPU in-process with the whole check on a thread, ~0.7 ms with none.
-    # The thread is taken through asyncio's run_in_executor, which costs less a request than
-    # Starlette's run_in_threadpool (anyio's capacity limiter and cancel scopes).
+    # A bundle is checked on the event loop: verify_bundle reads no database, and the erasure read
+    # is a SQLite file read or an async PostgreSQL query. Threads cost dearly here: a thread running
+    # Python beside the loop contends for the GIL, and with eight requests in flight a request cost
+    # ~1.5 ms of CPU in-process with its check on a thread, ~0.7 ms without (SQLite; PostgreSQL
+    # 1.44 -> 0.96 ms). What reads the event store through the library (a presented credential, or
+    # the claim behind a bundle that fails) runs on a worker thread, where a database that is away
+    # (~12 s of retries) stalls only it, never /healthz.
     # The body is read here, and the route is a RequestRoute: FastAPI solves nothing per request.
     # Returned as a response, the report skips FastAPI's re-validation against the model (a tenth
     # of the event loop's time under load); the model still documents it, and the schema tests
     # (tests/e2e/test_fuzz_api.py) check every answer against it.
     ledger, body, loop = ledger_of(request), await json_body(request), asyncio.get_running_loop()
-    if _is_bundle(body):
-        checked = verify_bundle(body, [ledger.tlog.signer.verifier_key])
-        if ledger.erasures.reads_a_file:
-            report = _noting_erasure(ledger, body, checked)
-        else:
-            report = await loop.run_in_executor(checks_of(request), _noting_erasure, ledger, body, checked)
-    else:
+    if not _is_bundle(body):
         report = await loop.run_in_executor(checks_of(request), verify_document, ledger, body)
+        report.setdefault("bundle", None)
+        return OrjsonResponse(report)
+    checked = verify_bundle(body, [ledger.tlog.signer.verifier_key])
+    learner = _entry_learner(body) if checked.ok else None
+    if learner is None:
+        learner = await loop.run_in_executor(checks_of(request), _claimed_learner, ledger, body)
+    reads = reads_of(request)
+    if learner is None:
+        erased = None
+    elif reads is None:
+        erased = ledger.erasures.erased_on(ledger, learner)  # SQLite: a local file read
+    else:
+        erased = await ledger.erasures.erased_on_async(ledger, learner, reads)
+    report = _noting_erasure(checked, erased)
     report.setdefault("bundle", None)
     return OrjsonResponse(report)
 
@@ -90,7 +97,10 @@ async def verify(request: Request) -> OrjsonResponse:
 def verify_document(ledger: Ledger, body: object) -> dict[str, Any]:
     """The report on a bundle or a presented credential (with its `bundle` when the ledger found it)."""
     if _is_bundle(body):
-        return _noting_erasure(ledger, body, verify_bundle(body, [ledger.tlog.signer.verifier_key]))
+        checked = verify_bundle(body, [ledger.tlog.signer.verifier_key])
+        learner = (_entry_learner(body) if checked.ok else None) or _claimed_learner(ledger, body)
+        erased = None if learner is None else ledger.erasures.erased_on(ledger, learner)
+        return _noting_erasure(checked, erased)
     if not isinstance(body, dict) or not _is_credential(body):
         raise NotVerifiable(
             f'send a proof bundle ("type": "{BUNDLE_TYPE}") or a signed credential '
@@ -99,9 +109,8 @@ def verify_document(ledger: Ledger, body: object) -> dict[str, Any]:
     return _verify_presented(ledger, body, [ledger.tlog.signer.verifier_key])
 
 
-def _noting_erasure(ledger: Ledger, bundle: dict[str, Any], report: Report) -> dict[str, Any]:
-    """The bundle's report, with a note when the ledger has erased its learner's data."""
-    erased = _erased_on(ledger, _learner_of(ledger, bundle, verified=report.ok))
+def _noting_erasure(report: Report, erased: str | None) -> dict[str, Any]:
+    """The bundle's report, with a note when the ledger erased its learner's data (on `erased`)."""
     if erased is None:
         return report.to_json()
     note = (
@@ -163,26 +172,22 @@ def _verify_presented(ledger: Ledger, document: dict[str, Any], keys: list[str])
     return {**with_held.to_json(), "bundle": bundle}
 
 
-def _learner_of(ledger: Ledger, bundle: dict[str, Any], *, verified: bool) -> str | None:
-    """The learner whose stream holds the bundle's credential; None when the ledger holds it for none.
-
-    A verified bundle's entry is the ledger's own (the log proves it), so its `learner` names the
-    stream without a read; otherwise the credential's claim in the ledger says.
-    """
+def _entry_learner(bundle: dict[str, Any]) -> str | None:
+    """The learner a bundle's entry names; trusted only once the bundle is verified (the log then
+    proves the entry is the ledger's own), so no read is needed."""
     entry = bundle.get("entry")
-    if verified and isinstance(entry, dict) and isinstance(entry.get("learner"), str):
-        return str(entry["learner"])
+    learner = entry.get("learner") if isinstance(entry, dict) else None
+    return learner if isinstance(learner, str) else None
+
+
+def _claimed_learner(ledger: Ledger, bundle: dict[str, Any]) -> str | None:
+    """The learner whose stream holds the bundle's credential by the ledger's claim; None when none."""
     credential = bundle.get("credential")
     identifier = credential.get("id") if isinstance(credential, dict) else None
     if not isinstance(identifier, str) or not is_uuid_urn(identifier):
         return None
     claim = ledger.find(credential_claim_id(identifier), CredentialClaim)
     return None if claim is None else claim.learner
-
-
-def _erased_on(ledger: Ledger, learner: str | None) -> str | None:
-    """The date the learner was erased; None if they were not (or no learner is known)."""
-    return None if learner is None else ledger.erasures.erased_on(ledger, learner)
 
 
 def _is_credential(document: dict[str, Any]) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 
 import psycopg
@@ -9,10 +10,13 @@ import pytest
 from psycopg import sql
 
 from ledger import bootstrap, errors
+from ledger import sql as ledger_sql
 from ledger.application import Ledger
 from ledger.migrations import pending_migrations
 from ledger.settings import Settings
+from ledger.sql import AsyncReads
 from tests.conftest import POSTGRES_URL, Backend
+from tests.e2e.served import free_port
 
 
 def raw_execute(backend: Backend, statement: str) -> None:
@@ -103,3 +107,58 @@ def test_a_sqlite_read_sees_the_latest_commit_and_refuses_plainly(backend: Backe
     # sqlite3's own error, raised outside the library's transaction, still reaches callers as a 503's
     with pytest.raises(errors.StorageUnavailable, match="cannot be read: no such table"):
         store.read_rows("SELECT * FROM no_such_table")
+
+
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+def test_async_reads_answer_as_the_sync_ones_and_survive_a_killed_connection(
+    backend: Backend, ledger: Ledger
+) -> None:
+    erased, kept = (
+        ledger.register_learner(uln, "A Learner", "2004-02-02") for uln in ("1000000019", "4817203918")
+    )
+    request = ledger.erasures.request(ledger, erased)
+    ledger.erasures.approve(ledger, request.id)
+    reads = AsyncReads(ledger.erasures.store)
+
+    async def read_all() -> list[object]:
+        await reads.open()
+        try:
+            found: list[object] = [
+                await ledger.erasures.erased_on_async(ledger, who, reads) for who in (erased, kept)
+            ]
+            # the server drops the pool's connection: the next read is tried again on a new one
+            with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+                killed = conn.execute(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+                    "AND query LIKE '%originator_version = 1%'"
+                ).fetchone()
+            assert killed is not None and killed[0] > 0
+            found.append(await ledger.erasures.erased_on_async(ledger, erased, reads))
+            return found
+        finally:
+            await reads.close()
+
+    found = asyncio.run(read_all())
+    assert found[0] is not None and found[0] == ledger.erasures.erased_on(ledger, erased)
+    assert found[1] is None and ledger.erasures.erased_on(ledger, kept) is None
+    assert found[2] == found[0]
+
+
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+def test_async_reads_refuse_plainly_when_the_database_is_away(
+    backend: Backend, ledger: Ledger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reads = AsyncReads(ledger.erasures.store)
+    reads.pool.kwargs = {**reads.pool.kwargs, "port": free_port()}  # nothing listens there
+    monkeypatch.setattr(ledger_sql, "READ_ATTEMPTS", 2)
+
+    async def read() -> None:
+        await reads.open()
+        try:
+            await reads.rows("SELECT 1 AS one")
+        finally:
+            await reads.close()
+
+    with pytest.raises(errors.StorageUnavailable, match="cannot be read"):
+        asyncio.run(read())
