@@ -86,8 +86,12 @@ class ErasureStore:
         """
         return self._erased_date(ledger, learner, self.store.read_rows(*self._claim_query(learner)))
 
-    async def erased_on_async(self, ledger: Ledger, learner: str, reads: AsyncReads) -> str | None:
-        """`erased_on` from an event loop, through `reads` (PostgreSQL)."""
+    async def erased_on_async(self, ledger: Ledger, learner: str, reads: AsyncReads | None) -> str | None:
+        """`erased_on` from an event loop: through `reads` on PostgreSQL; with none (SQLite) the local
+        file is read directly, which cannot stall the loop as a database server that is away would.
+        """
+        if reads is None:
+            return self.erased_on(ledger, learner)
         return self._erased_date(ledger, learner, await reads.rows(*self._claim_query(learner)))
 
     def _claim_query(self, learner: str) -> tuple[str, tuple[object]]:

@@ -29,6 +29,11 @@ READ_ATTEMPTS = 10
 connection the server closed is replaced, and an absent database waited for ~12 s before a 503)."""
 
 
+def postgres_text(statement: str, prefix: str) -> str:
+    """A statement written for both backends as PostgreSQL reads it: `{p}` the schema prefix, `?` `%s`."""
+    return statement.replace("{p}", prefix).replace("?", "%s")
+
+
 class SqlCursor:
     """A cursor inside one transaction that speaks both SQL dialects."""
 
@@ -39,8 +44,8 @@ class SqlCursor:
 
     def run(self, statement: str, params: Sequence[object] = ()) -> None:
         """Execute one statement."""
-        text = statement.replace("{p}", self._prefix)
-        self._cursor.execute(text.replace("?", "%s") if self.postgres else text, params)
+        text = postgres_text(statement, self._prefix) if self.postgres else statement.replace("{p}", "")
+        self._cursor.execute(text, params)
 
     def pipelined(self) -> AbstractContextManager[object]:
         """On PostgreSQL, send statements without waiting for each answer until one is read (psycopg
@@ -65,8 +70,8 @@ class SqlCursor:
         """Execute one statement for each of many rows (psycopg pipelines them: no round trip each)."""
         if not rows:
             return
-        text = statement.replace("{p}", self._prefix)
-        self._cursor.executemany(text.replace("?", "%s") if self.postgres else text, rows)
+        text = postgres_text(statement, self._prefix) if self.postgres else statement.replace("{p}", "")
+        self._cursor.executemany(text, rows)
 
     def rows(self, statement: str, params: Sequence[object] = ()) -> list[Any]:
         """Execute one query; rows are indexable by column name."""
@@ -79,8 +84,7 @@ class SqlCursor:
         """
         if not self.postgres:
             return self.rows(statement, params)
-        text = statement.replace("{p}", self._prefix).replace("?", "%s")
-        self._cursor.execute(text, params, binary=True)
+        self._cursor.execute(postgres_text(statement, self._prefix), params, binary=True)
         return list(self._cursor.fetchall())
 
 
@@ -179,7 +183,7 @@ class AsyncReads:
 
     def __init__(self, store: SqlStore[Any], size: int = 4) -> None:
         assert isinstance(store.recorder, PostgresApplicationRecorder)
-        self.schema = store.schema
+        self.prefix = f'"{store.schema}".'
         settings = cast(dict[str, Any], store.recorder.datastore.pool.kwargs)  # the library's, as given
         kwargs = {**settings, "row_factory": dict_row, "autocommit": True}
         self.pool = AsyncConnectionPool(kwargs=kwargs, min_size=1, max_size=size, open=False, timeout=1)
@@ -195,7 +199,7 @@ class AsyncReads:
     async def rows(self, statement: str, params: Sequence[object] = ()) -> list[Any]:
         """One read statement's rows (`?` placeholders, `{p}` before table names); StorageUnavailable
         when the database cannot be read after READ_ATTEMPTS tries 0.2 s apart."""
-        text = statement.replace("{p}", f'"{self.schema}".').replace("?", "%s")
+        text = postgres_text(statement, self.prefix)
         for attempt in range(1, READ_ATTEMPTS + 1):
             try:
                 async with self.pool.connection() as connection:

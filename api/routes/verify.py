@@ -82,13 +82,8 @@ async def verify(request: Request) -> OrjsonResponse:
     learner = _entry_learner(body) if checked.ok else None
     if learner is None:
         learner = await loop.run_in_executor(checks_of(request), _claimed_learner, ledger, body)
-    reads = reads_of(request)
-    if learner is None:
-        erased = None
-    elif reads is None:
-        erased = ledger.erasures.erased_on(ledger, learner)  # SQLite: a local file read
-    else:
-        erased = await ledger.erasures.erased_on_async(ledger, learner, reads)
+    erasures, reads = ledger.erasures, reads_of(request)
+    erased = None if learner is None else await erasures.erased_on_async(ledger, learner, reads)
     report = _noting_erasure(checked, erased)
     report.setdefault("bundle", None)
     return OrjsonResponse(report)
